@@ -1,0 +1,10 @@
+DROP TABLE registry_meta;
+DROP TABLE exchange_rates;
+DROP TABLE programs;
+DROP TABLE headcounts;
+DROP TABLE budgets;
+DROP TABLE institute_sectors;
+DROP TABLE institutes;
+DROP TABLE sectors;
+DROP TABLE currencies;
+DROP TABLE countries;

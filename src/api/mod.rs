@@ -1,0 +1,223 @@
+//! The HTTP surface: handlers parse, call the store through `web::block`, and answer.
+//! It never builds SQL.
+
+pub mod health;
+pub mod institutes;
+pub mod paging;
+pub mod params;
+pub mod problems;
+pub mod reference;
+
+use crate::db::{Backend, DbConnection, Pool};
+use crate::error::{ApiError, FieldError, Problem};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use utoipa::openapi::{OpenApi as OpenApiDoc, PathItem};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+}
+
+/// Runs store code on the blocking pool with a pooled connection.
+pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Institute Registry",
+        description = "A registry of national AI and research institutes — the Alan Turing \
+Institute, Vector, Mila, Amii, Inria, DFKI, RIKEN AIP, KAIST and their peers — with what makes \
+them comparable: budgets over time (in their own currency and normalized to USD with yearly \
+average rates), headcounts over time, focus sectors, links between institutes, and the national \
+AI programmes that fund them.\n\nEvery figure carries its year, kind and source. Errors are RFC \
+9457 `application/problem+json` documents whose `errors` array names each offending input.",
+        version = "1.0.0",
+        license(name = "MIT", identifier = "MIT")
+    ),
+    tags(
+        (name = "institutes", description = "Institutes, their figures and lineage."),
+        (name = "reference", description = "Sectors, countries, programmes and exchange rates."),
+        (name = "operations", description = "Liveness and readiness probes.")
+    ),
+    components(
+        schemas(Problem, FieldError),
+        responses(
+            problems::BadRequest,
+            problems::NotFound,
+            problems::NotAcceptable,
+            problems::InternalError,
+            problems::Unavailable
+        )
+    )
+)]
+struct ApiDoc;
+
+/// Registers every documented handler; used both to serve and to generate the spec.
+fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(institutes::list_institutes)
+        .service(institutes::get_institute)
+        .service(institutes::get_budgets)
+        .service(institutes::get_headcounts)
+        .service(reference::list_sectors)
+        .service(reference::list_countries)
+        .service(reference::get_country)
+        .service(reference::list_programs)
+        .service(reference::list_exchange_rates)
+        .service(health::healthz)
+        .service(health::readyz);
+}
+
+/// The OpenAPI document, generated from the handlers.
+pub fn openapi() -> OpenApiDoc {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+        .1
+}
+
+/// The spec as committed in `openapi/openapi.json`: pretty JSON with a final newline.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The known paths and their methods, to answer a wrong method with 405 and `Allow`.
+#[derive(Clone)]
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl RouteTable {
+    fn from_spec(spec: &OpenApiDoc) -> RouteTable {
+        let methods = |item: &PathItem| {
+            let mut m = Vec::new();
+            for (name, op) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ] {
+                if op.is_some() {
+                    m.push(name.to_string());
+                }
+            }
+            m
+        };
+        let mut routes: Vec<(Vec<String>, Vec<String>)> = spec
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                (
+                    path.trim_matches('/')
+                        .split('/')
+                        .map(str::to_string)
+                        .collect(),
+                    methods(item),
+                )
+            })
+            .collect();
+        routes.push((vec!["openapi.json".into()], vec!["GET".into()]));
+        RouteTable { routes }
+    }
+
+    /// The methods the path answers to, if it is a known path.
+    fn allowed(&self, path: &str) -> Option<&[String]> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .find(|(template, _)| {
+                template.len() == segments.len()
+                    && template
+                        .iter()
+                        .zip(&segments)
+                        .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+            })
+            .map(|(_, m)| m.as_slice())
+    }
+}
+
+/// Unknown path: 404; known path, wrong method: 405 with `Allow`.
+async fn fallback(
+    req: HttpRequest,
+    table: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    match table.allowed(req.path()) {
+        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
+            let mut allow = methods.to_vec();
+            if req.method() == Method::OPTIONS {
+                return Ok(HttpResponse::NoContent()
+                    .insert_header(("Allow", allow.join(", ")))
+                    .finish());
+            }
+            allow.sort();
+            Err(ApiError::MethodNotAllowed { allow })
+        }
+        _ => Err(ApiError::NotFound(format!(
+            "no resource at {}; see /docs for the API",
+            req.path()
+        ))),
+    }
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
+/// The whole application: routes, spec, docs, error mapping and request logging.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, spec) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    let table = RouteTable::from_spec(&spec);
+    app.app_data(web::Data::new(state))
+        .app_data(web::Data::new(table))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(1 << 20)
+                .error_handler(problems::json_error),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
+        .route("/docs", web::get().to(docs_redirect))
+        .default_service(web::to(fallback))
+        .wrap(ErrorHandlers::new().default_handler(problems::to_problem))
+        .wrap(Logger::new(r#"%a "%r" %s %b %Dms "%{User-Agent}i""#))
+}

@@ -1,0 +1,128 @@
+//! Query strings: parsed strictly (an unknown or repeated parameter is a 400 naming it) and
+//! validated value by value, collecting every problem of a request before answering.
+
+use crate::error::{ApiError, FieldError};
+use serde::de::DeserializeOwned;
+
+/// Deserializes a query string into `T` (whose fields are all `Option<String>` and which
+/// denies unknown fields), turning serde's complaints into errors that name the parameter.
+pub fn parse_query<T: DeserializeOwned>(query: &str, accepted: &[&str]) -> Result<T, ApiError> {
+    serde_urlencoded::from_str::<T>(query).map_err(|e| {
+        let text = e.to_string();
+        let name = text.split('`').nth(1).unwrap_or("query").to_string();
+        let message = if text.starts_with("unknown field") {
+            format!("unknown query parameter; accepted: {}", accepted.join(", "))
+        } else if text.starts_with("duplicate field") {
+            "given more than once; separate several values with commas".to_string()
+        } else {
+            format!("malformed query string: {text}")
+        };
+        ApiError::field(name, message)
+    })
+}
+
+/// Collects field errors while values are checked one after another.
+#[derive(Default)]
+pub struct Checker {
+    pub errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// Fails with every problem found, or succeeds when there were none.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::fields(self.errors))
+        }
+    }
+
+    /// A comma-separated list: each value trimmed, none empty, at most `max` values.
+    pub fn list(&mut self, field: &str, raw: Option<&str>, max: usize) -> Vec<String> {
+        let Some(raw) = raw else { return Vec::new() };
+        let values: Vec<String> = raw.split(',').map(|v| v.trim().to_string()).collect();
+        if values.iter().any(|v| v.is_empty()) {
+            self.fail(
+                field,
+                "empty value; give one or more values separated by commas",
+            );
+            return Vec::new();
+        }
+        if values.len() > max {
+            self.fail(field, format!("at most {max} values"));
+            return Vec::new();
+        }
+        values
+    }
+
+    /// A list whose values must each pass `parse`; `what` names the accepted values.
+    pub fn list_of<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        max: usize,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for value in self.list(field, raw, max) {
+            match parse(&value) {
+                Some(v) => out.push(v),
+                None => self.fail(field, format!("unknown value '{value}'; expected {what}")),
+            }
+        }
+        out
+    }
+
+    /// An integer within `min..=max`, or `default` when absent.
+    pub fn int(&mut self, field: &str, raw: Option<&str>, min: i64, max: i64, default: i64) -> i64 {
+        let Some(raw) = raw else { return default };
+        match raw.trim().parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => v,
+            _ => {
+                self.fail(field, format!("must be an integer from {min} to {max}"));
+                default
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Q {
+        limit: Option<String>,
+    }
+
+    #[test]
+    fn names_unknown_and_repeated_parameters() {
+        let err = parse_query::<Q>("limt=5", &["limit"]).unwrap_err();
+        assert_eq!(err.to_problem().errors[0].field, "limt");
+        let err = parse_query::<Q>("limit=5&limit=6", &["limit"]).unwrap_err();
+        assert_eq!(err.to_problem().errors[0].field, "limit");
+        assert_eq!(
+            parse_query::<Q>("limit=5", &["limit"])
+                .unwrap()
+                .limit
+                .as_deref(),
+            Some("5")
+        );
+    }
+
+    #[test]
+    fn checks_lists_and_integers() {
+        let mut c = Checker::default();
+        assert_eq!(c.list("country", Some("GB, FR"), 5), vec!["GB", "FR"]);
+        assert_eq!(c.int("limit", Some("500"), 1, 100, 20), 20);
+        c.list("sector", Some("a,,b"), 5);
+        let fields: Vec<_> = c.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["limit", "sector"]);
+    }
+}

@@ -1,0 +1,235 @@
+//! Sectors, countries, programmes and exchange rates.
+
+use super::institutes::no_query;
+use super::params::{parse_query, Checker};
+use super::{db, AppState};
+use crate::error::ApiError;
+use crate::model::reference::{CountryDetail, CountrySummary, ExchangeRate, Program, Sector};
+use crate::store::reference as store;
+use actix_web::{get, web, HttpRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// The sector vocabulary.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SectorList {
+    /// Every sector, by slug.
+    pub items: Vec<Sector>,
+}
+
+/// Countries with institutes or programmes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountryList {
+    /// One summary per country, by code.
+    pub items: Vec<CountrySummary>,
+}
+
+/// National AI programmes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgramList {
+    /// The programmes, most recently announced first.
+    pub items: Vec<Program>,
+}
+
+/// Exchange rates.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangeRateList {
+    /// The rates, by currency then year.
+    pub items: Vec<ExchangeRate>,
+}
+
+/// List sectors
+///
+/// The controlled vocabulary of focus sectors, each with the number of active institutes in it.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "listSectors",
+    responses(
+        (status = 200, description = "The sectors.", body = SectorList),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/sectors")]
+pub async fn list_sectors(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<SectorList>, ApiError> {
+    no_query(&req)?;
+    let items = db(&state, |conn| Ok(store::sectors_with_counts(conn)?)).await?;
+    Ok(web::Json(SectorList { items }))
+}
+
+/// List countries
+///
+/// Every country with at least one active institute or national programme: its active
+/// institutes, their total latest researchers and staff, the total of their latest comparable
+/// budgets in USD (with how many institutes contribute), and its number of programmes.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "listCountries",
+    responses(
+        (status = 200, description = "The country summaries.", body = CountryList),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/countries")]
+pub async fn list_countries(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<CountryList>, ApiError> {
+    no_query(&req)?;
+    let items = db(&state, |conn| Ok(store::countries_with_activity(conn)?)).await?;
+    Ok(web::Json(CountryList { items }))
+}
+
+/// Get one country
+///
+/// One country's summary (as in the list) and its national AI programmes. Any ISO 3166-1
+/// alpha-2 code answers, with zero counts where the registry holds nothing; `EU` answers for
+/// the European Union's programmes.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "getCountry",
+    params(("code" = String, Path, description = "ISO 3166-1 alpha-2 code, upper-case, or `EU`.", example = "CA", pattern = "^[A-Z]{2}$")),
+    responses(
+        (status = 200, description = "The country.", body = CountryDetail),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 404, response = super::problems::NotFound),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/countries/{code}")]
+pub async fn get_country(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<CountryDetail>, ApiError> {
+    no_query(&req)?;
+    let code = path.into_inner();
+    let not_found = ApiError::NotFound(format!(
+        "no country has the code '{}'; codes are upper-case ISO 3166-1 alpha-2, such as CA",
+        code.escape_debug()
+    ));
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(not_found);
+    }
+    let detail = db(&state, move |conn| {
+        let rates = store::rates(conn)?;
+        Ok(store::country(conn, &code, &rates)?)
+    })
+    .await?;
+    detail.map(web::Json).ok_or(not_found)
+}
+
+/// Filter of the programme list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListProgramsQuery {
+    /// Jurisdictions, comma-separated (any of): ISO 3166-1 alpha-2 codes, or `EU`.
+    #[param(example = "US,EU", pattern = r"^[A-Za-z]{2}(,[A-Za-z]{2}){0,49}$")]
+    pub jurisdiction: Option<String>,
+}
+
+/// List national AI programmes
+///
+/// National AI investment programmes (the US $500 billion infrastructure plan, France's
+/// €109 billion, Japan's ¥10 trillion, the EU's InvestAI…), most recent first, each with its
+/// amount, currency, the amount in USD at the announcement year's average rate, and its source.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "listPrograms",
+    params(ListProgramsQuery),
+    responses(
+        (status = 200, description = "The programmes.", body = ProgramList),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/programs")]
+pub async fn list_programs(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<ProgramList>, ApiError> {
+    let query: ListProgramsQuery = parse_query(req.query_string(), &["jurisdiction"])?;
+    let mut check = Checker::default();
+    let jurisdictions: Vec<String> = check
+        .list("jurisdiction", query.jurisdiction.as_deref(), 50)
+        .into_iter()
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let items = db(&state, move |conn| {
+        if !jurisdictions.is_empty() {
+            let known = store::country_codes(conn)?;
+            for c in jurisdictions.iter().filter(|c| !known.contains(*c)) {
+                check.fail(
+                    "jurisdiction",
+                    format!("unknown ISO 3166-1 alpha-2 code '{c}' (EU is accepted)"),
+                );
+            }
+        }
+        check.finish()?;
+        let rates = store::rates(conn)?;
+        Ok(store::programs_of(conn, &jurisdictions, &rates)?)
+    })
+    .await?;
+    Ok(web::Json(ProgramList { items }))
+}
+
+/// Filter of the exchange-rate list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListRatesQuery {
+    /// ISO 4217 currency codes, comma-separated (any of).
+    #[param(example = "EUR,GBP", pattern = r"^[A-Za-z]{3}(,[A-Za-z]{3}){0,49}$")]
+    pub currency: Option<String>,
+}
+
+/// List exchange rates
+///
+/// The yearly average rates (units of currency per 1 USD) used to normalize money, each with
+/// its source. A figure is converted only with the rate of its own year; where there is none,
+/// its USD amount is null with a reason.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "listExchangeRates",
+    params(ListRatesQuery),
+    responses(
+        (status = 200, description = "The rates.", body = ExchangeRateList),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/exchange-rates")]
+pub async fn list_exchange_rates(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<ExchangeRateList>, ApiError> {
+    let query: ListRatesQuery = parse_query(req.query_string(), &["currency"])?;
+    let mut check = Checker::default();
+    let currencies: Vec<String> = check
+        .list("currency", query.currency.as_deref(), 50)
+        .into_iter()
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let items = db(&state, move |conn| {
+        if !currencies.is_empty() {
+            let known = store::currency_codes(conn)?;
+            for c in currencies.iter().filter(|c| !known.contains(*c)) {
+                check.fail("currency", format!("unknown ISO 4217 code '{c}'"));
+            }
+        }
+        check.finish()?;
+        Ok(store::exchange_rates(conn, &currencies)?)
+    })
+    .await?;
+    Ok(web::Json(ExchangeRateList { items }))
+}

@@ -1,0 +1,53 @@
+//! Settings: command-line flags, each with an environment fallback.
+
+use clap::{Args, Parser, Subcommand};
+
+/// A registry of national AI and research institutes, served as an OpenAPI-documented HTTP API.
+#[derive(Debug, Parser)]
+#[command(name = "institute-registry", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database: a SQLite file path (optionally `sqlite://path`) or a `postgres://` URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "registry.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "POOL_SIZE", default_value_t = 8, global = true)]
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<usize>,
+    /// Do not load the seed dataset into a new database.
+    #[arg(long, env = "NO_SEED")]
+    pub no_seed: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Add the seed dataset's missing records (idempotent) and exit.
+    Seed,
+    /// Print the OpenAPI document that `openapi/openapi.json` must equal.
+    Openapi,
+}

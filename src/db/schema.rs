@@ -1,0 +1,147 @@
+//! Table definitions shared by both backends (only types common to SQLite and PostgreSQL).
+
+diesel::table! {
+    countries (code) {
+        code -> Text,
+        name -> Text,
+        region -> Text,
+        subregion -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    currencies (code) {
+        code -> Text,
+        name -> Text,
+        minor_units -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    sectors (slug) {
+        slug -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    institutes (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        sort_name -> Text,
+        acronym -> Nullable<Text>,
+        aliases -> Text,
+        kind -> Text,
+        status -> Text,
+        country -> Text,
+        city -> Nullable<Text>,
+        founded -> Nullable<Integer>,
+        website -> Nullable<Text>,
+        description -> Nullable<Text>,
+        parent_id -> Nullable<Text>,
+        ror -> Nullable<Text>,
+        wikidata -> Nullable<Text>,
+        grid -> Nullable<Text>,
+        unverified_fields -> Text,
+        latest_researchers -> Nullable<Integer>,
+        latest_staff -> Nullable<Integer>,
+        comparable_budget_usd -> Nullable<Double>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    institute_sectors (institute_id, sector) {
+        institute_id -> Text,
+        sector -> Text,
+    }
+}
+
+diesel::table! {
+    budgets (id) {
+        id -> Text,
+        institute_id -> Text,
+        year -> Integer,
+        kind -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        period_end -> Nullable<Integer>,
+        source -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    headcounts (id) {
+        id -> Text,
+        institute_id -> Text,
+        year -> Integer,
+        researchers -> Nullable<Integer>,
+        staff -> Nullable<Integer>,
+        basis -> Text,
+        source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    programs (id) {
+        id -> Text,
+        slug -> Text,
+        jurisdiction -> Text,
+        name -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        announced -> Integer,
+        period -> Nullable<Text>,
+        public_or_private -> Nullable<Text>,
+        source -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    exchange_rates (currency, year) {
+        currency -> Text,
+        year -> Integer,
+        units_per_usd -> Double,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    registry_meta (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(institute_sectors -> institutes (institute_id));
+diesel::joinable!(institute_sectors -> sectors (sector));
+diesel::joinable!(budgets -> institutes (institute_id));
+diesel::joinable!(headcounts -> institutes (institute_id));
+diesel::joinable!(institutes -> countries (country));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    countries,
+    currencies,
+    sectors,
+    institutes,
+    institute_sectors,
+    budgets,
+    headcounts,
+    programs,
+    exchange_rates,
+    registry_meta,
+);

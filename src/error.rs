@@ -1,0 +1,182 @@
+//! One error type for the whole API, mapped to RFC 9457 `application/problem+json` in one place.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One problem with one input: which field (a query parameter name, a path segment name,
+/// or a JSON pointer into the body) and what is wrong with it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    /// The parameter name or JSON pointer of the offending input.
+    #[schema(example = "country")]
+    pub field: String,
+    /// What is wrong and what is expected.
+    #[schema(example = "unknown ISO 3166-1 alpha-2 code 'XX'")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document, returned with `Content-Type: application/problem+json`
+/// for every 4xx and 5xx response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; stable, usable as a machine-readable code.
+    #[schema(example = "/problems/invalid-parameter")]
+    pub r#type: String,
+    /// A short summary of the kind of problem.
+    #[schema(example = "Invalid request parameter")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    #[schema(example = "query parameter 'limit' must be an integer from 1 to 100")]
+    pub detail: String,
+    /// Every offending input, each naming its field; empty when the problem is not about input.
+    pub errors: Vec<FieldError>,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request: {detail}")]
+    InvalidInput {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: Vec<String> },
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("not acceptable: {0}")]
+    NotAcceptable(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 about one input.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let error = FieldError::new(field, message);
+        ApiError::InvalidInput {
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
+    }
+
+    /// A 400 listing every problem found in one request.
+    pub fn fields(errors: Vec<FieldError>) -> ApiError {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} problems with the request; see errors", many.len()),
+        };
+        ApiError::InvalidInput { detail, errors }
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::InvalidInput { .. } => ("invalid-request", "Invalid request"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
+            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let (code, title) = self.kind();
+        let status = self.status_code().as_u16();
+        let (detail, errors) = match self {
+            ApiError::InvalidInput { detail, errors } => (detail.clone(), errors.clone()),
+            ApiError::NotFound(d)
+            | ApiError::PayloadTooLarge(d)
+            | ApiError::UnsupportedMediaType(d)
+            | ApiError::NotAcceptable(d)
+            | ApiError::Unavailable(d) => (d.clone(), Vec::new()),
+            ApiError::MethodNotAllowed { allow } => (
+                format!("this resource answers only to {}", allow.join(", ")),
+                Vec::new(),
+            ),
+            // The cause goes to the log, never to the client.
+            ApiError::Internal(_) => (
+                "the server failed to handle the request; the failure has been logged".to_string(),
+                Vec::new(),
+            ),
+        };
+        Problem {
+            r#type: format!("/problems/{code}"),
+            title: title.to_string(),
+            status,
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            log::error!("internal error: {cause}");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let ApiError::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, allow.join(", ")));
+        }
+        response.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> ApiError {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> ApiError {
+        log::warn!("database pool: {e}");
+        ApiError::Unavailable("no database connection became available in time".to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> ApiError {
+        ApiError::Internal(format!("blocking task failed: {e}"))
+    }
+}

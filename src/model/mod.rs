@@ -1,0 +1,44 @@
+//! The domain: records as clients see them, their vocabularies, and money arithmetic.
+//! Knows neither HTTP nor SQL.
+
+pub mod figures;
+pub mod ids;
+pub mod institute;
+pub mod money;
+pub mod reference;
+
+/// Declares a closed vocabulary stored as text: serde and OpenAPI use the same snake_case
+/// names as the database.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The accepted values, for error messages.
+            pub fn names() -> String {
+                [$($text),+].join(", ")
+            }
+        }
+    };
+}
+pub(crate) use vocabulary;

@@ -1,0 +1,92 @@
+use crate::common::*;
+use actix_web::test::TestRequest;
+
+#[actix_rt::test]
+async fn unknown_and_repeated_parameters_are_named() {
+    let (_db, _pool, app) = app().await;
+    let r = get(&app, "/v1/institutes?contry=GB").await;
+    let p = r.problem(400);
+    assert_eq!(r.fields(), vec!["contry"]);
+    assert!(p["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("country"));
+    assert_eq!(
+        get(&app, "/v1/institutes?limit=5&limit=6").await.fields(),
+        vec!["limit"]
+    );
+    assert_eq!(get(&app, "/v1/sectors?x=1").await.fields(), vec!["x"]);
+    assert_eq!(
+        get(&app, "/v1/institutes/alan-turing-institute?expand=1")
+            .await
+            .fields(),
+        vec!["expand"]
+    );
+}
+
+#[actix_rt::test]
+async fn malformed_values_are_named_all_at_once() {
+    let (_db, _pool, app) = app().await;
+    for bad in ["0", "101", "abc", "-1", "1.5"] {
+        let r = get(&app, &format!("/v1/institutes?limit={bad}")).await;
+        r.problem(400);
+        assert_eq!(r.fields(), vec!["limit"], "limit={bad}");
+    }
+    let r = get(&app, "/v1/institutes?cursor=forged").await;
+    r.problem(400);
+    assert_eq!(r.fields(), vec!["cursor"]);
+
+    let r = get(
+        &app,
+        "/v1/institutes?country=XX&sector=nonsense&kind=castle&status=asleep&limit=0",
+    )
+    .await;
+    r.problem(400);
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(fields, vec!["country", "kind", "limit", "sector", "status"]);
+
+    assert_eq!(
+        get(&app, "/v1/institutes?country=").await.fields(),
+        vec!["country"]
+    );
+    assert_eq!(
+        get(&app, "/v1/programs?jurisdiction=QQ").await.fields(),
+        vec!["jurisdiction"]
+    );
+    assert_eq!(
+        get(&app, "/v1/exchange-rates?currency=XYZ").await.fields(),
+        vec!["currency"]
+    );
+    get(&app, "/v1/institutes?%zz=1").await.problem(400);
+}
+
+#[actix_rt::test]
+async fn unknown_route_is_404_and_wrong_method_is_405_with_allow() {
+    let (_db, _pool, app) = app().await;
+    get(&app, "/v2/nothing").await.problem(404);
+    get(&app, "/v1/institutes/alan-turing-institute/nothing")
+        .await
+        .problem(404);
+
+    let r = send(&app, TestRequest::post().uri("/v1/sectors")).await;
+    r.problem(405);
+    assert_eq!(r.header("allow").as_deref(), Some("GET"));
+    let r = send(
+        &app,
+        TestRequest::delete().uri("/v1/institutes/alan-turing-institute/budgets"),
+    )
+    .await;
+    r.problem(405);
+    assert_eq!(r.header("allow").as_deref(), Some("GET"));
+    let r = send(&app, TestRequest::put().uri("/healthz")).await;
+    r.problem(405);
+}
+
+#[actix_rt::test]
+async fn country_paths_are_strict() {
+    let (_db, _pool, app) = app().await;
+    get(&app, "/v1/countries/ZZ").await.problem(404);
+    get(&app, "/v1/countries/gb").await.problem(404);
+    get(&app, "/v1/countries/GBR").await.problem(404);
+}

@@ -1,0 +1,100 @@
+use crate::common::*;
+
+#[actix_rt::test]
+async fn sectors_count_active_institutes() {
+    let (_db, _pool, app) = app().await;
+    let sectors = get_ok(&app, "/v1/sectors").await;
+    let items = sectors["items"].as_array().unwrap();
+    assert!((15..=25).contains(&items.len()), "{} sectors", items.len());
+    for s in items {
+        let slug = s["slug"].as_str().unwrap();
+        let listed = get_ok(&app, &format!("/v1/institutes?sector={slug}&limit=1")).await;
+        assert_eq!(listed["total"], s["institutes"], "sector {slug}");
+    }
+}
+
+#[actix_rt::test]
+async fn countries_summarize_institutes_figures_and_programmes() {
+    let (_db, _pool, app) = app().await;
+    let list = get_ok(&app, "/v1/countries").await;
+    let items = list["items"].as_array().unwrap();
+    let gb = items.iter().find(|c| c["code"] == "GB").expect("GB listed");
+    assert_eq!(gb["name"], "United Kingdom");
+    assert_eq!(gb["region"], "Europe");
+    let gb_list = get_ok(&app, "/v1/institutes?country=GB&limit=100").await;
+    assert_eq!(gb["institutes"], gb_list["total"]);
+    let staff: i64 = gb_list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["latest_headcount"]["staff"].as_i64())
+        .sum();
+    assert_eq!(gb["total_staff"], staff);
+    let budget: i64 = gb_list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["latest_budget"]["comparable"] == true)
+        .filter_map(|i| i["latest_budget"]["amount_usd"].as_i64())
+        .sum();
+    assert!((gb["total_budget_usd"].as_i64().unwrap() - budget).abs() <= 1);
+    assert!(items.iter().any(|c| c["code"] == "EU"), "EU has programmes");
+    assert!(items
+        .windows(2)
+        .all(|w| w[0]["code"].as_str() < w[1]["code"].as_str()));
+
+    let us = get_ok(&app, "/v1/countries/US").await;
+    assert_eq!(us["code"], "US");
+    let programs = us["program_list"].as_array().unwrap();
+    assert_eq!(programs.len() as i64, us["programs"].as_i64().unwrap());
+    assert!(programs
+        .iter()
+        .any(|p| p["amount"] == 500_000_000_000_i64 && p["currency"] == "USD"));
+    assert_eq!(us["institutes_url"], "/v1/institutes?country=US");
+
+    let empty = get_ok(&app, "/v1/countries/AQ").await;
+    assert_eq!(empty["institutes"], 0);
+    assert_eq!(empty["program_list"].as_array().unwrap().len(), 0);
+}
+
+#[actix_rt::test]
+async fn programmes_filter_by_jurisdiction_and_convert() {
+    let (_db, _pool, app) = app().await;
+    let all = get_ok(&app, "/v1/programs").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 18);
+    let eu = get_ok(&app, "/v1/programs?jurisdiction=EU").await;
+    let items = eu["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|p| p["jurisdiction"] == "EU"));
+    let fr = get_ok(&app, "/v1/programs?jurisdiction=fr,jp").await;
+    assert!(fr["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["jurisdiction"] == "FR" || p["jurisdiction"] == "JP"));
+    for p in all["items"].as_array().unwrap() {
+        assert!(p["source"].as_str().unwrap().starts_with("http"));
+        assert!(p["amount_usd"].is_i64() || p["usd_note"].is_string());
+    }
+}
+
+#[actix_rt::test]
+async fn exchange_rates_are_published_with_sources() {
+    let (_db, _pool, app) = app().await;
+    let all = get_ok(&app, "/v1/exchange-rates").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 176);
+    let eur = get_ok(&app, "/v1/exchange-rates?currency=EUR").await;
+    let items = eur["items"].as_array().unwrap();
+    assert_eq!(items.len(), 11);
+    assert_eq!(items[0]["year"], 2015);
+    assert!(items[0]["source"].as_str().unwrap().contains("World Bank"));
+}
+
+#[actix_rt::test]
+async fn probes_answer() {
+    let (db, _pool, app) = app().await;
+    assert_eq!(get_ok(&app, "/healthz").await["status"], "ok");
+    let ready = get_ok(&app, "/readyz").await;
+    assert_eq!(ready["status"], "ok");
+    assert_eq!(ready["database"], db.backend().name());
+}
