@@ -50,4 +50,27 @@ pub enum Command {
     Seed,
     /// Print the OpenAPI document that `openapi/openapi.json` must equal.
     Openapi,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once (only its hash is stored).
+    Create {
+        /// A unique name for the key; it is recorded as the author of every change made with it.
+        #[arg(long)]
+        name: String,
+        /// `editor` (institutes, figures, programmes) or `admin` (also sectors, rates).
+        #[arg(long, value_parser = ["editor", "admin"])]
+        role: String,
+    },
+    /// List keys: names, roles, created, last used, revoked; never a secret.
+    List,
+    /// Revoke a key by name.
+    Revoke {
+        /// The key's name.
+        name: String,
+    },
 }

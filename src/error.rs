@@ -45,6 +45,9 @@ pub struct Problem {
     pub detail: String,
     /// Every offending input, each naming its field; empty when the problem is not about input.
     pub errors: Vec<FieldError>,
+    /// For a deleted institute that was merged into another: where it lives on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successor: Option<crate::model::institute::InstituteRef>,
 }
 
 /// Everything a handler can fail with.
@@ -57,6 +60,22 @@ pub enum ApiError {
     },
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("gone: {detail}")]
+    Gone {
+        detail: String,
+        successor: Option<crate::model::institute::InstituteRef>,
+    },
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("conflict: {detail}")]
+    Conflict {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<String> },
     #[error("payload too large: {0}")]
@@ -94,6 +113,11 @@ impl ApiError {
         match self {
             ApiError::InvalidInput { .. } => ("invalid-request", "Invalid request"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::Gone { .. } => ("gone", "Gone"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
+            ApiError::Conflict { .. } => ("conflict", "Conflict"),
+            ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -109,7 +133,13 @@ impl ApiError {
         let (code, title) = self.kind();
         let status = self.status_code().as_u16();
         let (detail, errors) = match self {
-            ApiError::InvalidInput { detail, errors } => (detail.clone(), errors.clone()),
+            ApiError::InvalidInput { detail, errors } | ApiError::Conflict { detail, errors } => {
+                (detail.clone(), errors.clone())
+            }
+            ApiError::Gone { detail, .. } => (detail.clone(), Vec::new()),
+            ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::PreconditionFailed(d) => (d.clone(), Vec::new()),
             ApiError::NotFound(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::UnsupportedMediaType(d)
@@ -131,6 +161,10 @@ impl ApiError {
             status,
             detail,
             errors,
+            successor: match self {
+                ApiError::Gone { successor, .. } => successor.clone(),
+                _ => None,
+            },
         }
     }
 }
@@ -140,6 +174,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Gone { .. } => StatusCode::GONE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -155,8 +194,25 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let ApiError::MethodNotAllowed { allow } = self {
-            response.insert_header((header::ALLOW, allow.join(", ")));
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"institute-registry\"",
+                ));
+            }
+            ApiError::Gone {
+                successor: Some(s), ..
+            } => {
+                response.insert_header((
+                    header::LINK,
+                    format!("</v1/institutes/{}>; rel=\"successor-version\"", s.slug),
+                ));
+            }
+            _ => {}
         }
         response.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
     }
@@ -164,7 +220,21 @@ impl ResponseError for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> ApiError {
-        ApiError::Internal(format!("database: {e}"))
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match &e {
+            // A race lost to a concurrent write of the same unique value.
+            E::DatabaseError(K::UniqueViolation, _) => ApiError::Conflict {
+                detail: "another record already holds one of these unique values".into(),
+                errors: Vec::new(),
+            },
+            E::DatabaseError(K::SerializationFailure, _) => {
+                ApiError::Unavailable("a concurrent change got in the way; retry".into())
+            }
+            E::DatabaseError(_, info) if info.message().contains("database is locked") => {
+                ApiError::Unavailable("the database is busy; retry".into())
+            }
+            _ => ApiError::Internal(format!("database: {e}")),
+        }
     }
 }
 
@@ -178,5 +248,23 @@ impl From<diesel::r2d2::PoolError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> ApiError {
         ApiError::Internal(format!("blocking task failed: {e}"))
+    }
+}
+
+impl From<crate::store::curation::WriteError> for ApiError {
+    fn from(e: crate::store::curation::WriteError) -> ApiError {
+        use crate::store::curation::WriteError as W;
+        match e {
+            W::NotFound => ApiError::NotFound("no such resource".into()),
+            W::Stale { current } => ApiError::PreconditionFailed(format!(
+                "the resource changed since you read it; its ETag is now {current}: read it again, then retry"
+            )),
+            W::Invalid(errors) => ApiError::fields(errors),
+            W::Conflict(error) => ApiError::Conflict {
+                detail: format!("{}: {}", error.field, error.message),
+                errors: vec![error],
+            },
+            W::Db(e) => e.into(),
+        }
     }
 }

@@ -42,8 +42,55 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("{report}");
             Ok(())
         }
+        Command::Keys(command) => run_keys(&cli.database, command),
         Command::Serve(args) => serve(&cli.database, args).await,
     }
+}
+
+fn run_keys(database: &config::DatabaseArgs, command: config::KeysCommand) -> Result<(), String> {
+    use config::KeysCommand;
+    use model::access::Role;
+    let pool = db::connect(&database.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    match command {
+        KeysCommand::Create { name, role } => {
+            let role = Role::parse(&role).ok_or("role must be editor or admin")?;
+            let secret = store::keys::create(&mut conn, &name, role).map_err(|e| e.to_string())?;
+            eprintln!(
+                "created {} key '{name}'; it is shown only this once:",
+                role.as_str()
+            );
+            println!("{secret}");
+        }
+        KeysCommand::List => {
+            let keys = store::keys::list(&mut conn).map_err(|e| e.to_string())?;
+            println!(
+                "{:<24} {:<7} {:<20} {:<20} REVOKED",
+                "NAME", "ROLE", "CREATED", "LAST USED"
+            );
+            let show = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            for k in keys {
+                println!(
+                    "{:<24} {:<7} {:<20} {:<20} {}",
+                    k.name,
+                    k.role.as_str(),
+                    show(Some(k.created_at)),
+                    show(k.last_used_at),
+                    show(k.revoked_at)
+                );
+            }
+        }
+        KeysCommand::Revoke { name } => {
+            if !store::keys::revoke(&mut conn, &name).map_err(|e| e.to_string())? {
+                return Err(format!("no active key named '{name}'"));
+            }
+            println!("revoked '{name}'");
+        }
+    }
+    Ok(())
 }
 
 async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), String> {

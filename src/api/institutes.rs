@@ -1,12 +1,14 @@
 //! `/v1/institutes`: the list, one record, and its figure series.
 
+use super::body::if_none_match;
 use super::paging::{decode_cursor, encode_cursor, next_link};
 use super::params::{parse_query, Checker};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::figures::{BudgetSeries, HeadcountSeries};
 use crate::model::institute::{Institute, InstituteKind, InstituteStatus};
-use crate::store::institutes::{self as store, InstituteFilter};
+use crate::store::curation::etag;
+use crate::store::institutes::{self as store, InstituteFilter, Resolution};
 use crate::store::reference::{country_codes, rates, sector_slugs};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -41,11 +43,17 @@ pub struct ListInstitutesQuery {
     pub sector: Option<String>,
     /// Kinds, comma-separated (any of): government, public_research, university, non_profit,
     /// consortium, company.
-    #[param(example = "non_profit,university")]
+    #[param(
+        example = "non_profit,university",
+        pattern = r"^(government|public_research|university|non_profit|consortium|company)(,(government|public_research|university|non_profit|consortium|company)){0,49}$"
+    )]
     pub kind: Option<String>,
     /// Statuses, comma-separated (any of): active, inactive, withdrawn. Default `active`;
     /// `all` for every status.
-    #[param(example = "active")]
+    #[param(
+        example = "active",
+        pattern = r"^(all|(active|inactive|withdrawn)(,(active|inactive|withdrawn)){0,49})$"
+    )]
     pub status: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
@@ -166,13 +174,33 @@ fn not_found(reference: &str) -> ApiError {
     ))
 }
 
-/// Resolves `ref` to an id or answers 404. A reference no record could have (too long, or
-/// holding control characters) is not looked up at all.
-fn resolve(conn: &mut crate::db::DbConnection, reference: &str) -> Result<String, ApiError> {
+/// Resolves `ref` to the id of a live institute; 404 when nothing has it, 410 when the
+/// institute was deleted (with a pointer to its successor when it was merged). A reference no
+/// record could have (too long, or holding control characters) is not looked up at all.
+pub(crate) fn resolve(
+    conn: &mut crate::db::DbConnection,
+    reference: &str,
+) -> Result<String, ApiError> {
     if reference.len() > 200 || reference.chars().any(char::is_control) {
         return Err(not_found(reference));
     }
-    store::resolve(conn, reference)?.ok_or_else(|| not_found(reference))
+    match store::resolve(conn, reference)? {
+        Resolution::Live(id) => Ok(id),
+        Resolution::Missing => Err(not_found(reference)),
+        // A plain deletion leaves nothing to point to: 404. A merge points to the successor: 410.
+        Resolution::Gone { successor: None } => Err(not_found(reference)),
+        Resolution::Gone {
+            successor: Some(successor),
+        } => Err(ApiError::Gone {
+            detail: format!(
+                "the institute '{}' was merged into '{}': see /v1/institutes/{}",
+                reference.escape_debug(),
+                successor.slug,
+                successor.slug
+            ),
+            successor: Some(successor),
+        }),
+    }
 }
 
 /// Reject any query string on endpoints that take no parameters.
@@ -191,11 +219,17 @@ pub(crate) fn no_query(req: &HttpRequest) -> Result<(), ApiError> {
 #[utoipa::path(
     tag = "institutes",
     operation_id = "getInstitute",
-    params(("ref" = String, Path, description = "Id, slug, or external id written `ror:…`, `wikidata:…` or `grid:…`.", example = "alan-turing-institute")),
+    params(
+        ("ref" = String, Path, description = "Id, slug (current or former), or external id written `ror:…`, `wikidata:…` or `grid:…`.", example = "alan-turing-institute"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier read; 304 when it is still current.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
     responses(
-        (status = 200, description = "The institute.", body = Institute),
+        (status = 200, description = "The institute.", body = Institute,
+            headers(("ETag" = String, description = "Changes whenever the representation does; send it back in `If-Match` to update safely."))),
+        (status = 304, description = "Not modified: `If-None-Match` holds the current ETag."),
         (status = 400, response = super::problems::BadRequest),
         (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
@@ -205,7 +239,7 @@ pub async fn get_institute(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<web::Json<Institute>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     no_query(&req)?;
     let reference = path.into_inner();
     let record = db(&state, move |conn| {
@@ -214,7 +248,22 @@ pub async fn get_institute(
         store::get(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))
     })
     .await?;
-    Ok(web::Json(record))
+    Ok(with_etag(&req, &record, HttpResponse::Ok()))
+}
+
+/// Answers a single resource with its `ETag`, or 304 when `If-None-Match` already has it.
+pub(crate) fn with_etag<T: Serialize>(
+    req: &HttpRequest,
+    value: &T,
+    mut response: actix_web::HttpResponseBuilder,
+) -> HttpResponse {
+    let tag = etag(value);
+    if req.method() == actix_web::http::Method::GET && if_none_match(req, &tag) {
+        return HttpResponse::NotModified()
+            .insert_header(("ETag", tag))
+            .finish();
+    }
+    response.insert_header(("ETag", tag)).json(value)
 }
 
 /// Get an institute's budget series
@@ -230,6 +279,7 @@ pub async fn get_institute(
         (status = 200, description = "The budget series.", body = BudgetSeries),
         (status = 400, response = super::problems::BadRequest),
         (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
@@ -263,6 +313,7 @@ pub async fn get_budgets(
         (status = 200, description = "The headcount series.", body = HeadcountSeries),
         (status = 400, response = super::problems::BadRequest),
         (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )

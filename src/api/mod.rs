@@ -1,6 +1,10 @@
 //! The HTTP surface: handlers parse, call the store through `web::block`, and answer.
 //! It never builds SQL.
 
+pub mod auth;
+pub mod body;
+pub mod curation;
+pub mod figures;
 pub mod health;
 pub mod institutes;
 pub mod paging;
@@ -59,12 +63,20 @@ AI programmes that fund them.\n\nEvery figure carries its year, kind and source.
         (name = "reference", description = "Sectors, countries, programmes and exchange rates."),
         (name = "operations", description = "Liveness and readiness probes.")
     ),
+    modifiers(&BearerAuth),
     components(
         schemas(Problem, FieldError),
         responses(
             problems::BadRequest,
             problems::NotFound,
             problems::NotAcceptable,
+            problems::Gone,
+            problems::Unauthorized,
+            problems::Forbidden,
+            problems::Conflict,
+            problems::PreconditionFailed,
+            problems::PayloadTooLarge,
+            problems::UnsupportedMediaType,
             problems::InternalError,
             problems::Unavailable
         )
@@ -72,12 +84,48 @@ AI programmes that fund them.\n\nEvery figure carries its year, kind and source.
 )]
 struct ApiDoc;
 
+/// Declares the `bearerAuth` scheme that write operations require.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key made with `institute-registry keys create --name NAME --role editor|admin`, \
+                         sent as `Authorization: Bearer KEY`. Editors change institutes, figures and \
+                         programmes; admins also sectors and exchange rates. Reads need no key.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// Registers every documented handler; used both to serve and to generate the spec.
 fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(institutes::list_institutes)
+        .service(curation::create_institute)
         .service(institutes::get_institute)
+        .service(curation::replace_institute)
+        .service(curation::patch_institute)
+        .service(curation::delete_institute)
+        .service(curation::get_history)
         .service(institutes::get_budgets)
+        .service(figures::create_budget_entry)
+        .service(figures::get_budget_entry)
+        .service(figures::replace_budget_entry)
+        .service(figures::delete_budget_entry)
         .service(institutes::get_headcounts)
+        .service(figures::create_headcount_entry)
+        .service(figures::get_headcount_entry)
+        .service(figures::replace_headcount_entry)
+        .service(figures::delete_headcount_entry)
         .service(reference::list_sectors)
         .service(reference::list_countries)
         .service(reference::get_country)

@@ -8,14 +8,14 @@ use base64::Engine;
 
 const PREFIX: &str = "k1.";
 
-/// Encodes a keyset position as an opaque, URL-safe string.
-pub fn encode_cursor(k: &Keyset) -> String {
-    let json = serde_json::to_vec(&[&k.sort_name, &k.id]).unwrap_or_default();
+/// Encodes a keyset position (the last row's sort value and id) as an opaque, URL-safe string.
+pub fn encode_pair(first: &str, id: &str) -> String {
+    let json = serde_json::to_vec(&[first, id]).unwrap_or_default();
     format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
 }
 
-/// Decodes a cursor made by `encode_cursor`; anything else is a 400 naming `cursor`.
-pub fn decode_cursor(raw: &str) -> Result<Keyset, ApiError> {
+/// Decodes a cursor made by `encode_pair`; anything else is a 400 naming `cursor`.
+pub fn decode_pair(raw: &str) -> Result<(String, String), ApiError> {
     let bad = || {
         ApiError::field(
             "cursor",
@@ -24,11 +24,20 @@ pub fn decode_cursor(raw: &str) -> Result<Keyset, ApiError> {
     };
     let body = raw.strip_prefix(PREFIX).ok_or_else(bad)?;
     let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad())?;
-    let [sort_name, id]: [String; 2] = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    if sort_name.contains('\0') || id.contains('\0') {
+    let [first, id]: [String; 2] = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if first.contains('\0') || id.contains('\0') {
         return Err(bad());
     }
-    Ok(Keyset { sort_name, id })
+    Ok((first, id))
+}
+
+/// The cursor of a name-ordered institute page.
+pub fn encode_cursor(k: &Keyset) -> String {
+    encode_pair(&k.sort_name, &k.id)
+}
+
+pub fn decode_cursor(raw: &str) -> Result<Keyset, ApiError> {
+    decode_pair(raw).map(|(sort_name, id)| Keyset { sort_name, id })
 }
 
 /// The URL of the next page: this request's path and query with `cursor` replaced.

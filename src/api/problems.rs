@@ -29,6 +29,43 @@ pub struct BadRequest(#[allow(dead_code)] Problem);
 )]
 pub struct NotFound(#[allow(dead_code)] Problem);
 
+/// The institute was deleted; when it was merged into another, `successor` (and a
+/// `Link: <…>; rel="successor-version"` header) points to it.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Gone(#[allow(dead_code)] Problem);
+
+/// No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Unauthorized(#[allow(dead_code)] Problem);
+
+/// The key's role does not allow this operation.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Forbidden(#[allow(dead_code)] Problem);
+
+/// The change clashes with existing data (a slug, an external id, a figure for the same year
+/// and kind); `errors` names the field.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Conflict(#[allow(dead_code)] Problem);
+
+/// `If-Match` no longer matches: the resource changed since it was read. Read it again, then retry.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct PreconditionFailed(#[allow(dead_code)] Problem);
+
+/// The body is larger than the 64 KiB limit.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
+
+/// The body's `Content-Type` is not the one this operation takes.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct UnsupportedMediaType(#[allow(dead_code)] Problem);
+
 /// The `Accept` header asks for a format this resource cannot produce.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]

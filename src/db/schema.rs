@@ -127,6 +127,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    history (id) {
+        id -> Text,
+        institute_id -> Nullable<Text>,
+        subject -> Text,
+        subject_id -> Text,
+        action -> Text,
+        actor -> Text,
+        at -> Timestamp,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    former_slugs (slug) {
+        slug -> Text,
+        institute_id -> Text,
+    }
+}
+
+diesel::table! {
+    tombstones (id) {
+        id -> Text,
+        slug -> Text,
+        merged_into -> Nullable<Text>,
+        deleted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institute_sectors -> institutes (institute_id));
 diesel::joinable!(institute_sectors -> sectors (sector));
 diesel::joinable!(budgets -> institutes (institute_id));
@@ -144,4 +186,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     programs,
     exchange_rates,
     registry_meta,
+    api_keys,
+    history,
+    former_slugs,
+    tombstones,
 );

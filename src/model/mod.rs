@@ -1,8 +1,11 @@
 //! The domain: records as clients see them, their vocabularies, and money arithmetic.
 //! Knows neither HTTP nor SQL.
 
+pub mod access;
 pub mod figures;
+pub mod history;
 pub mod ids;
+pub mod input;
 pub mod institute;
 pub mod money;
 pub mod reference;

@@ -3,17 +3,22 @@
 
 use super::rows::{to_ref, BudgetRow, HeadcountRow, InstituteRow, RefRow};
 use super::utc;
-use crate::db::schema::{budgets, headcounts, institute_sectors, institutes};
+use crate::db::schema::{
+    budgets, former_slugs, headcounts, institute_sectors, institutes, tombstones,
+};
 use crate::db::{DbConnection, MultiBackend};
 use crate::model::figures::{self, BudgetFigure, BudgetSeries, HeadcountSeries};
-use crate::model::institute::{ExternalIds, Institute, InstituteKind, InstituteStatus};
+use crate::model::institute::{
+    ExternalIds, Institute, InstituteKind, InstituteRef, InstituteStatus,
+};
 use crate::model::money::Rates;
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-/// Resolves a reference, as clients write it, to an id: an id, a slug, or an external id
-/// written `ror:…`, `wikidata:…` or `grid:…`.
-pub fn resolve(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<String>> {
+/// Resolves a reference, as clients write it, to the id of a live institute: an id, a slug,
+/// a former slug (institutes keep answering after a rename), or an external id written
+/// `ror:…`, `wikidata:…` or `grid:…`.
+pub fn resolve_live(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<String>> {
     use institutes::dsl as i;
     let query = i::institutes.select(i::id).into_boxed::<MultiBackend>();
     let query = if let Some(v) = reference.strip_prefix("ror:") {
@@ -25,7 +30,73 @@ pub fn resolve(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<S
     } else {
         query.filter(i::id.eq(reference).or(i::slug.eq(reference)))
     };
-    query.first::<String>(conn).optional()
+    if let Some(id) = query.first::<String>(conn).optional()? {
+        return Ok(Some(id));
+    }
+    former_slugs::table
+        .find(reference)
+        .select(former_slugs::institute_id)
+        .first::<String>(conn)
+        .optional()
+}
+
+/// What a reference points at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// A live institute.
+    Live(String),
+    /// A deleted institute; `successor` is the one it was merged into, if any and still live.
+    Gone { successor: Option<InstituteRef> },
+    /// Nothing.
+    Missing,
+}
+
+/// Resolves a reference to a live institute, a deleted one, or nothing.
+pub fn resolve(conn: &mut DbConnection, reference: &str) -> QueryResult<Resolution> {
+    if let Some(id) = resolve_live(conn, reference)? {
+        return Ok(Resolution::Live(id));
+    }
+    let dead = tombstones::table
+        .filter(
+            tombstones::id
+                .eq(reference)
+                .or(tombstones::slug.eq(reference)),
+        )
+        .select(tombstones::merged_into)
+        .order(tombstones::deleted_at.desc())
+        .first::<Option<String>>(conn)
+        .optional()?;
+    match dead {
+        None => Ok(Resolution::Missing),
+        Some(None) => Ok(Resolution::Gone { successor: None }),
+        Some(Some(successor)) => {
+            // A successor may itself have been merged since: follow the chain to a live one.
+            let mut current = successor;
+            for _ in 0..100 {
+                if let Some(r) = get_ref(conn, &current)? {
+                    return Ok(Resolution::Gone {
+                        successor: Some(to_ref(r)),
+                    });
+                }
+                let next = tombstones::table
+                    .find(&current)
+                    .select(tombstones::merged_into)
+                    .first::<Option<String>>(conn)
+                    .optional()?
+                    .flatten();
+                match next {
+                    Some(n) => current = n,
+                    None => break,
+                }
+            }
+            Ok(Resolution::Gone { successor: None })
+        }
+    }
+}
+
+/// Whether `id` is the id of a deleted institute.
+pub fn was_deleted(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    Ok(tombstones::table.find(id).count().get_result::<i64>(conn)? > 0)
 }
 
 /// One full record.

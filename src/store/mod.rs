@@ -1,7 +1,10 @@
 //! Queries and transactions. Every function takes a connection, so the same function runs
 //! inside a transaction or on its own. Knows SQL and the model, not HTTP.
 
+pub mod curation;
+pub mod history;
 pub mod institutes;
+pub mod keys;
 pub mod reference;
 pub mod rows;
 pub mod seed;

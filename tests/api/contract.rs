@@ -41,7 +41,10 @@ fn every_operation_is_fully_documented() {
                 assert!(!p["example"].is_null(), "{at}: example of {}", p["name"]);
             }
             let responses = op["responses"].as_object().unwrap();
-            assert!(responses.contains_key("200"), "{at}");
+            assert!(
+                responses.keys().any(|c| c.starts_with('2')),
+                "{at}: a success response"
+            );
             if path.starts_with("/v1") {
                 for code in ["400", "500", "503"] {
                     assert!(responses.contains_key(code), "{at}: {code}");

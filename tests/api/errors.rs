@@ -78,7 +78,17 @@ async fn unknown_route_is_404_and_wrong_method_is_405_with_allow() {
     )
     .await;
     r.problem(405);
+    assert_eq!(r.header("allow").as_deref(), Some("GET, POST"));
+    let r = send(&app, TestRequest::post().uri("/v1/institutes/mila/history")).await;
+    r.problem(405);
     assert_eq!(r.header("allow").as_deref(), Some("GET"));
+    let r = send(
+        &app,
+        TestRequest::patch().uri("/v1/institutes/mila/budgets/bud_x"),
+    )
+    .await;
+    r.problem(405);
+    assert_eq!(r.header("allow").as_deref(), Some("DELETE, GET, PUT"));
     let r = send(&app, TestRequest::put().uri("/healthz")).await;
     r.problem(405);
 }

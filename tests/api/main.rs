@@ -1,7 +1,10 @@
 //! Integration tests through the HTTP surface; one binary, a fresh database per test.
 
+mod auth;
 mod common;
+mod concurrency;
 mod contract;
+mod curation;
 mod errors;
 mod institutes;
 mod reference;

@@ -208,3 +208,77 @@ where
     );
     reply.json()
 }
+
+/// A new API key of this role on the test database.
+pub fn key(pool: &Pool, name: &str, role: &str) -> String {
+    let role = institute_registry::model::access::Role::parse(role).expect("a role");
+    institute_registry::store::keys::create(&mut pool.get().unwrap(), name, role).expect("key")
+}
+
+/// A request with an optional key, JSON body (sent with `content_type`) and `If-Match`.
+pub fn write(
+    method: actix_web::http::Method,
+    uri: &str,
+    key: Option<&str>,
+    body: Option<&Value>,
+    content_type: &str,
+    if_match: Option<&str>,
+) -> test::TestRequest {
+    let mut req = test::TestRequest::default().method(method).uri(uri);
+    if let Some(k) = key {
+        req = req.insert_header(("Authorization", format!("Bearer {k}")));
+    }
+    if let Some(tag) = if_match {
+        req = req.insert_header(("If-Match", tag.to_string()));
+    }
+    if let Some(b) = body {
+        req = req
+            .insert_header(("Content-Type", content_type.to_string()))
+            .set_payload(serde_json::to_vec(b).unwrap());
+    }
+    req
+}
+
+pub async fn post_json<S, B>(app: &S, uri: &str, key: &str, body: Value) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(
+        app,
+        write(
+            actix_web::http::Method::POST,
+            uri,
+            Some(key),
+            Some(&body),
+            "application/json",
+            None,
+        ),
+    )
+    .await
+}
+
+pub async fn patch_json<S, B>(
+    app: &S,
+    uri: &str,
+    key: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(
+        app,
+        write(
+            actix_web::http::Method::PATCH,
+            uri,
+            Some(key),
+            Some(&body),
+            "application/merge-patch+json",
+            if_match,
+        ),
+    )
+    .await
+}

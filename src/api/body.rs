@@ -1,0 +1,68 @@
+//! Request bodies: content type checked, JSON parsed, problems named.
+
+use crate::error::ApiError;
+use actix_web::HttpRequest;
+use serde_json::Value;
+
+/// Largest accepted request body, in bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Parses the body as JSON after checking that its media type is one of `accepted`.
+pub fn json_body(req: &HttpRequest, body: &[u8], accepted: &[&str]) -> Result<Value, ApiError> {
+    let media = media_type(req);
+    if !accepted.contains(&media.as_str()) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the body as {} (got '{}')",
+            accepted.join(" or "),
+            if media.is_empty() {
+                "no Content-Type"
+            } else {
+                &media
+            }
+        )));
+    }
+    if body.len() > MAX_BODY {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "bodies are limited to {MAX_BODY} bytes"
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::field(
+            "/",
+            format!(
+                "not valid JSON: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+/// The `If-Match` header, if any.
+pub fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("if-match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Whether `If-None-Match` matches the current ETag (a GET may then answer 304).
+pub fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|h| {
+            h.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+        })
+}

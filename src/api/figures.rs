@@ -1,0 +1,440 @@
+//! One budget or headcount entry: read, add, replace, remove.
+
+use super::auth::authorize;
+use super::body::{if_match, json_body};
+use super::institutes::{no_query, resolve, with_etag};
+use super::{db, AppState};
+use crate::error::ApiError;
+use crate::model::access::Role;
+use crate::model::figures::{BudgetEntry, BudgetKind, HeadcountEntry};
+use crate::store::curation as store;
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A budget figure as written. Unknown fields are rejected.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BudgetWrite {
+    /// The year of the figure (first year of a multi-year commitment), 1900 to ten years ahead.
+    #[schema(example = 2024, minimum = 1900)]
+    year: i32,
+    kind: BudgetKind,
+    /// Non-negative amount in major units of `currency`.
+    #[schema(example = 100000000_i64, minimum = 0)]
+    amount: i64,
+    /// ISO 4217 currency code.
+    #[schema(example = "GBP", pattern = "^[A-Z]{3}$")]
+    currency: String,
+    /// Last year covered; only for `multi_year`, not before `year`.
+    #[schema(example = 2028)]
+    period_end: Option<i32>,
+    /// URL or citation of the source (required).
+    #[schema(
+        example = "https://www.turing.ac.uk/news/ps100m-investment-alan-turing-institute-announced"
+    )]
+    source: String,
+    /// What the figure covers.
+    note: Option<String>,
+}
+
+/// A headcount figure as written: researchers, staff, or both. Unknown fields are rejected.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct HeadcountWrite {
+    /// The year counted, 1900 to the current year.
+    #[schema(example = 2024, minimum = 1900)]
+    year: i32,
+    /// Researchers counted.
+    #[schema(example = 350, minimum = 0)]
+    researchers: Option<i32>,
+    /// Staff counted.
+    #[schema(example = 440, minimum = 0)]
+    staff: Option<i32>,
+    /// What was counted, in the source's words.
+    #[schema(example = "total staff")]
+    basis: String,
+    /// URL or citation of the source (required).
+    #[schema(example = "https://computing.co.uk/news/2024/ai/redundancies-alan-turing-institute")]
+    source: String,
+}
+
+const JSON: &[&str] = &["application/json"];
+
+fn entry_not_found(entry: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "the institute has no entry '{}'",
+        entry.escape_debug()
+    ))
+}
+
+fn map_entry_error(entry: String) -> impl Fn(store::WriteError) -> ApiError {
+    move |e| match e {
+        store::WriteError::NotFound => entry_not_found(&entry),
+        other => other.into(),
+    }
+}
+
+/// Get one budget entry
+///
+/// One budget figure of an institute, with its `ETag`.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "getBudgetEntry",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
+        ("entry" = String, Path, description = "Id of the budget entry.", example = "bud_8k2m4n6p8q0r2s4t")
+    ),
+    responses(
+        (status = 200, description = "The entry.", body = BudgetEntry, headers(("ETag" = String, description = "The entry's ETag."))),
+        (status = 304, description = "Not modified."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/institutes/{ref}/budgets/{entry}")]
+pub async fn get_budget_entry(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let (reference, entry) = path.into_inner();
+    let value = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::get_budget(conn, &id, &entry).map_err(map_entry_error(entry.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &value, HttpResponse::Ok()))
+}
+
+/// Add a budget entry
+///
+/// Adds a budget figure (one per institute, year and kind: a second is a 409). The institute's
+/// version, latest budget and comparable USD figure follow at once. Needs an editor key.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "createBudgetEntry",
+    params(("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute")),
+    request_body(content = BudgetWrite, content_type = "application/json",
+        example = json!({"year": 2024, "kind": "multi_year", "amount": 100000000, "currency": "GBP", "period_end": 2028, "source": "https://www.turing.ac.uk/news/ps100m-investment-alan-turing-institute-announced"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "Created.", body = BudgetEntry,
+            headers(("Location" = String, description = "The entry's address."), ("ETag" = String, description = "The entry's ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 409, response = super::problems::Conflict),
+        (status = 410, response = super::problems::Gone),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[post("/v1/institutes/{ref}/budgets")]
+pub async fn create_budget_entry(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let reference = path.into_inner();
+    let (slug, entry) = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        let entry = store::put_budget(conn, &id, None, None, &value, &actor)?;
+        Ok((reference, entry))
+    })
+    .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((
+        "Location",
+        format!("/v1/institutes/{slug}/budgets/{}", entry.id),
+    ));
+    Ok(with_etag(&req, &entry, response))
+}
+
+/// Replace a budget entry
+///
+/// Replaces a budget figure. Send `If-Match` with the ETag you read: a stale one gets 412.
+/// Needs an editor key.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "replaceBudgetEntry",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
+        ("entry" = String, Path, description = "Id of the budget entry.", example = "bud_8k2m4n6p8q0r2s4t"),
+        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    request_body(content = BudgetWrite, content_type = "application/json",
+        example = json!({"year": 2025, "kind": "annual", "amount": 84000000000_i64, "currency": "KRW", "source": "https://example.org/annual-report"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Replaced.", body = BudgetEntry, headers(("ETag" = String, description = "The entry's ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 409, response = super::problems::Conflict),
+        (status = 410, response = super::problems::Gone),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[put("/v1/institutes/{ref}/budgets/{entry}")]
+pub async fn replace_budget_entry(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let expected = if_match(&req);
+    let (reference, entry) = path.into_inner();
+    let result = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::put_budget(conn, &id, Some(&entry), expected.as_deref(), &value, &actor)
+            .map_err(map_entry_error(entry.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &result, HttpResponse::Ok()))
+}
+
+/// Delete a budget entry
+///
+/// Removes a budget figure (the history keeps it). Needs an editor key.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "deleteBudgetEntry",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
+        ("entry" = String, Path, description = "Id of the budget entry.", example = "bud_8k2m4n6p8q0r2s4t"),
+        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[delete("/v1/institutes/{ref}/budgets/{entry}")]
+pub async fn delete_budget_entry(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let expected = if_match(&req);
+    let (reference, entry) = path.into_inner();
+    db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::delete_budget(conn, &id, &entry, expected.as_deref(), &actor)
+            .map_err(map_entry_error(entry.clone()))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Get one headcount entry
+///
+/// One headcount figure of an institute, with its `ETag`.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "getHeadcountEntry",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
+        ("entry" = String, Path, description = "Id of the headcount entry.", example = "hc_1a2b3c4d5e6f7g8h")
+    ),
+    responses(
+        (status = 200, description = "The entry.", body = HeadcountEntry, headers(("ETag" = String, description = "The entry's ETag."))),
+        (status = 304, description = "Not modified."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/institutes/{ref}/headcounts/{entry}")]
+pub async fn get_headcount_entry(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let (reference, entry) = path.into_inner();
+    let value = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::get_headcount(conn, &id, &entry).map_err(map_entry_error(entry.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &value, HttpResponse::Ok()))
+}
+
+/// Add a headcount entry
+///
+/// Adds a headcount figure (one per institute and year: a second is a 409). The institute's
+/// version and latest headcount follow at once. Needs an editor key.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "createHeadcountEntry",
+    params(("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute")),
+    request_body(content = HeadcountWrite, content_type = "application/json",
+        example = json!({"year": 2025, "staff": 400, "basis": "total staff", "source": "https://example.org/annual-report"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "Created.", body = HeadcountEntry,
+            headers(("Location" = String, description = "The entry's address."), ("ETag" = String, description = "The entry's ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 409, response = super::problems::Conflict),
+        (status = 410, response = super::problems::Gone),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[post("/v1/institutes/{ref}/headcounts")]
+pub async fn create_headcount_entry(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let reference = path.into_inner();
+    let (slug, entry) = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        let entry = store::put_headcount(conn, &id, None, None, &value, &actor)?;
+        Ok((reference, entry))
+    })
+    .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((
+        "Location",
+        format!("/v1/institutes/{slug}/headcounts/{}", entry.id),
+    ));
+    Ok(with_etag(&req, &entry, response))
+}
+
+/// Replace a headcount entry
+///
+/// Replaces a headcount figure. Send `If-Match` with the ETag you read: a stale one gets 412.
+/// Needs an editor key.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "replaceHeadcountEntry",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
+        ("entry" = String, Path, description = "Id of the headcount entry.", example = "hc_1a2b3c4d5e6f7g8h"),
+        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    request_body(content = HeadcountWrite, content_type = "application/json",
+        example = json!({"year": 2024, "staff": 440, "basis": "total staff", "source": "https://computing.co.uk/news/2024/ai/redundancies-alan-turing-institute"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Replaced.", body = HeadcountEntry, headers(("ETag" = String, description = "The entry's ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 409, response = super::problems::Conflict),
+        (status = 410, response = super::problems::Gone),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[put("/v1/institutes/{ref}/headcounts/{entry}")]
+pub async fn replace_headcount_entry(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let expected = if_match(&req);
+    let (reference, entry) = path.into_inner();
+    let result = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::put_headcount(conn, &id, Some(&entry), expected.as_deref(), &value, &actor)
+            .map_err(map_entry_error(entry.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &result, HttpResponse::Ok()))
+}
+
+/// Delete a headcount entry
+///
+/// Removes a headcount figure (the history keeps it). Needs an editor key.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "deleteHeadcountEntry",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
+        ("entry" = String, Path, description = "Id of the headcount entry.", example = "hc_1a2b3c4d5e6f7g8h"),
+        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[delete("/v1/institutes/{ref}/headcounts/{entry}")]
+pub async fn delete_headcount_entry(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let expected = if_match(&req);
+    let (reference, entry) = path.into_inner();
+    db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::delete_headcount(conn, &id, &entry, expected.as_deref(), &actor)
+            .map_err(map_entry_error(entry.clone()))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,47 @@
+//! Many writers with the same `If-Match`: exactly one wins, the others get 412, and the record
+//! holds exactly the winner's change.
+
+use crate::common::*;
+use futures_util::future::join_all;
+use serde_json::json;
+
+const WRITERS: usize = 24;
+
+#[actix_rt::test]
+async fn concurrent_patches_with_one_etag_have_exactly_one_winner() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "racer", "editor");
+    let start = get(&app, "/v1/institutes/amii").await;
+    let tag = start.header("etag").unwrap();
+    let version = start.json()["version"].as_i64().unwrap();
+    let attempts = (0..WRITERS).map(|i| {
+        let app = &app;
+        let k = k.clone();
+        let tag = tag.clone();
+        async move {
+            let r = patch_json(
+                app,
+                "/v1/institutes/amii",
+                &k,
+                json!({"city": format!("City {i}")}),
+                Some(&tag),
+            )
+            .await;
+            (i, r.status.as_u16())
+        }
+    });
+    let results = join_all(attempts).await;
+    let winners: Vec<usize> = results
+        .iter()
+        .filter(|(_, s)| *s == 200)
+        .map(|(i, _)| *i)
+        .collect();
+    let stale = results.iter().filter(|(_, s)| *s == 412).count();
+    assert_eq!(winners.len(), 1, "results: {results:?}");
+    assert_eq!(stale, WRITERS - 1, "results: {results:?}");
+    let end = get_ok(&app, "/v1/institutes/amii").await;
+    assert_eq!(end["city"], format!("City {}", winners[0]));
+    assert_eq!(end["version"], version + 1);
+    let history = get_ok(&app, "/v1/institutes/amii/history").await;
+    assert_eq!(history["total"], 1, "one change, one history row");
+}
