@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod catalog;
 pub mod curation;
 pub mod figures;
 pub mod health;
@@ -127,10 +128,20 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(figures::replace_headcount_entry)
         .service(figures::delete_headcount_entry)
         .service(reference::list_sectors)
+        .service(catalog::create_sector)
+        .service(catalog::get_sector)
+        .service(catalog::replace_sector)
+        .service(catalog::delete_sector)
         .service(reference::list_countries)
         .service(reference::get_country)
         .service(reference::list_programs)
+        .service(catalog::create_program)
+        .service(catalog::get_program)
+        .service(catalog::replace_program)
+        .service(catalog::delete_program)
         .service(reference::list_exchange_rates)
+        .service(catalog::put_exchange_rate)
+        .service(catalog::delete_exchange_rate)
         .service(health::healthz)
         .service(health::readyz);
 }

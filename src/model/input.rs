@@ -684,3 +684,153 @@ mod tests {
         assert_eq!(doc, json!(["x"]));
     }
 }
+
+/// A checked programme body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramInput {
+    pub slug: Option<String>,
+    pub jurisdiction: String,
+    pub name: String,
+    pub amount: i64,
+    pub currency: String,
+    pub announced: i32,
+    pub period: Option<String>,
+    pub public_or_private: Option<String>,
+    pub source: String,
+    pub description: Option<String>,
+}
+
+impl ProgramInput {
+    pub fn read(value: &Value, vocab: &Vocabulary) -> Result<ProgramInput, Vec<FieldError>> {
+        let mut r = Reader::new();
+        let fields = [
+            "slug",
+            "jurisdiction",
+            "name",
+            "amount",
+            "currency",
+            "announced",
+            "period",
+            "public_or_private",
+            "source",
+            "description",
+        ];
+        let Some(obj) = r.object(value, "", &fields) else {
+            return Err(r.errors);
+        };
+        let slug = r.opt_string(obj, "", "slug", 100);
+        if slug.as_deref().is_some_and(|s| !is_slug(s)) {
+            r.fail("/slug", "must match [a-z0-9-]{1,100}");
+        }
+        let jurisdiction = r.code(
+            obj,
+            "",
+            "jurisdiction",
+            &vocab.jurisdictions,
+            "an ISO 3166-1 alpha-2 code or EU",
+        );
+        let name = r.string(obj, "", "name", 300);
+        let amount = r.int(obj, "", "amount", 0, MAX_AMOUNT);
+        let currency = r.code(
+            obj,
+            "",
+            "currency",
+            &vocab.currencies,
+            "an ISO 4217 currency code",
+        );
+        let announced = r
+            .int(obj, "", "announced", 1900, i64::from(current_year()))
+            .map(|y| y as i32);
+        let period = r.opt_string(obj, "", "period", 200);
+        let public_or_private = r.opt_string(obj, "", "public_or_private", 200);
+        let source = r.string(obj, "", "source", 2000);
+        let description = r.opt_string(obj, "", "description", 5000);
+        let input = match (jurisdiction, name, amount, currency, announced, source) {
+            (
+                Some(jurisdiction),
+                Some(name),
+                Some(amount),
+                Some(currency),
+                Some(announced),
+                Some(source),
+            ) => Some(ProgramInput {
+                slug,
+                jurisdiction,
+                name,
+                amount,
+                currency,
+                announced,
+                period,
+                public_or_private,
+                source,
+                description,
+            }),
+            _ => None,
+        };
+        r.finish(input)
+    }
+}
+
+/// A checked sector body; `slug` is required on creation only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectorInput {
+    pub slug: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl SectorInput {
+    pub fn read(value: &Value) -> Result<SectorInput, Vec<FieldError>> {
+        let mut r = Reader::new();
+        let Some(obj) = r.object(value, "", &["slug", "name", "description"]) else {
+            return Err(r.errors);
+        };
+        let slug = r.opt_string(obj, "", "slug", 100);
+        if slug.as_deref().is_some_and(|s| !is_slug(s)) {
+            r.fail("/slug", "must match [a-z0-9-]{1,100}");
+        }
+        let name = r.string(obj, "", "name", 100);
+        let description = r.opt_string(obj, "", "description", 2000);
+        let input = name.map(|name| SectorInput {
+            slug,
+            name,
+            description,
+        });
+        r.finish(input)
+    }
+}
+
+/// A checked exchange-rate body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateInput {
+    pub units_per_usd: f64,
+    pub source: String,
+}
+
+impl RateInput {
+    pub fn read(value: &Value) -> Result<RateInput, Vec<FieldError>> {
+        let mut r = Reader::new();
+        let Some(obj) = r.object(value, "", &["units_per_usd", "source"]) else {
+            return Err(r.errors);
+        };
+        let units = match obj.get("units_per_usd").and_then(Value::as_f64) {
+            Some(v) if v.is_finite() && v > 0.0 && v < 1e12 => Some(v),
+            _ => {
+                r.fail(
+                    "/units_per_usd",
+                    "required: a positive number of units per 1 USD",
+                );
+                None
+            }
+        };
+        let source = r.string(obj, "", "source", 2000);
+        let input = match (units, source) {
+            (Some(units_per_usd), Some(source)) => Some(RateInput {
+                units_per_usd,
+                source,
+            }),
+            _ => None,
+        };
+        r.finish(input)
+    }
+}

@@ -1,6 +1,7 @@
 //! Queries and transactions. Every function takes a connection, so the same function runs
 //! inside a transaction or on its own. Knows SQL and the model, not HTTP.
 
+pub mod catalog;
 pub mod curation;
 pub mod history;
 pub mod institutes;

@@ -225,22 +225,27 @@ pub fn programs_of(
     Ok(query
         .load(conn)?
         .into_iter()
-        .map(|p| Program {
-            usd: rates.to_usd(p.amount, &p.currency, p.announced),
-            id: p.id,
-            slug: p.slug,
-            jurisdiction: p.jurisdiction,
-            name: p.name,
-            amount: p.amount,
-            currency: p.currency,
-            announced: p.announced,
-            period: p.period,
-            public_or_private: p.public_or_private,
-            source: p.source,
-            description: p.description,
-            created_at: utc(p.created_at),
-            updated_at: utc(p.updated_at),
-            version: p.version,
-        })
+        .map(|p| program_from_row(p, rates))
         .collect())
+}
+
+/// The programme a stored row describes, with its USD conversion.
+pub fn program_from_row(p: ProgramRow, rates: &Rates) -> Program {
+    Program {
+        usd: rates.to_usd(p.amount, &p.currency, p.announced),
+        id: p.id,
+        slug: p.slug,
+        jurisdiction: p.jurisdiction,
+        name: p.name,
+        amount: p.amount,
+        currency: p.currency,
+        announced: p.announced,
+        period: p.period,
+        public_or_private: p.public_or_private,
+        source: p.source,
+        description: p.description,
+        created_at: utc(p.created_at),
+        updated_at: utc(p.updated_at),
+        version: p.version,
+    }
 }

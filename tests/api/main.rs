@@ -1,6 +1,7 @@
 //! Integration tests through the HTTP surface; one binary, a fresh database per test.
 
 mod auth;
+mod catalog;
 mod common;
 mod concurrency;
 mod contract;

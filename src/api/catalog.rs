@@ -1,0 +1,540 @@
+//! Writes to programmes (editor), sectors and exchange rates (admin), and their single reads.
+
+use super::auth::authorize;
+use super::body::{if_match, json_body};
+use super::institutes::{no_query, with_etag};
+use super::{db, AppState};
+use crate::error::ApiError;
+use crate::model::access::Role;
+use crate::model::reference::{ExchangeRate, Program, Sector};
+use crate::store::catalog as store;
+use crate::store::curation::WriteError;
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+const JSON: &[&str] = &["application/json"];
+
+/// A programme as written. Unknown fields are rejected.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ProgramWrite {
+    /// Unique slug; derived from the name when absent on creation, kept when absent on PUT.
+    #[schema(example = "example-national-ai-plan", pattern = "^[a-z0-9-]{1,100}$")]
+    slug: Option<String>,
+    /// ISO 3166-1 alpha-2 code, or `EU`.
+    #[schema(example = "GB", pattern = "^[A-Z]{2}$")]
+    jurisdiction: String,
+    /// Name of the programme (1–300 characters).
+    #[schema(example = "Example National AI Plan")]
+    name: String,
+    /// Non-negative amount in major units of `currency`.
+    #[schema(example = 2000000000_i64, minimum = 0)]
+    amount: i64,
+    /// ISO 4217 currency code.
+    #[schema(example = "GBP", pattern = "^[A-Z]{3}$")]
+    currency: String,
+    /// Year announced, 1900 to the current year.
+    #[schema(example = 2025, minimum = 1900)]
+    announced: i32,
+    /// The period the amount covers, in words.
+    #[schema(example = "2025-2030")]
+    period: Option<String>,
+    /// Who provides the money.
+    #[schema(example = "public")]
+    public_or_private: Option<String>,
+    /// URL or citation of the source (required).
+    #[schema(example = "https://example.org/plan")]
+    source: String,
+    /// Notes and caveats.
+    description: Option<String>,
+}
+
+/// A sector as written: `slug` on creation only.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SectorWrite {
+    /// `[a-z0-9-]{1,100}`; required on creation, and cannot change afterwards.
+    #[schema(example = "space", pattern = "^[a-z0-9-]{1,100}$")]
+    slug: Option<String>,
+    /// Display name (1–100 characters).
+    #[schema(example = "Space")]
+    name: String,
+    /// What the sector covers.
+    #[schema(example = "Space science, satellites and Earth observation.")]
+    description: Option<String>,
+}
+
+/// A yearly exchange rate as written.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RateWrite {
+    /// Units of the currency per 1 USD, the year's average (positive).
+    #[schema(example = 0.9236)]
+    units_per_usd: f64,
+    /// Where the rate comes from (required).
+    #[schema(example = "World Bank WDI PA.NUS.FCRF")]
+    source: String,
+}
+
+fn not_found(what: &str, reference: &str) -> ApiError {
+    ApiError::NotFound(format!("no {what} '{}'", reference.escape_debug()))
+}
+
+fn missing(what: &'static str, reference: String) -> impl Fn(WriteError) -> ApiError {
+    move |e| match e {
+        WriteError::NotFound => not_found(what, &reference),
+        other => other.into(),
+    }
+}
+
+fn program_ref(conn: &mut crate::db::DbConnection, reference: &str) -> Result<String, ApiError> {
+    if reference.len() > 200 || reference.chars().any(char::is_control) {
+        return Err(not_found("programme", reference));
+    }
+    store::program_id(conn, reference)?.ok_or_else(|| not_found("programme", reference))
+}
+
+/// Get one programme
+///
+/// One national AI programme by id or slug, with its `ETag`.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "getProgram",
+    params(("ref" = String, Path, description = "Id or slug of the programme.", example = "stargate-project")),
+    responses(
+        (status = 200, description = "The programme.", body = Program, headers(("ETag" = String, description = "The programme's ETag."))),
+        (status = 304, description = "Not modified."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 404, response = super::problems::NotFound),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/programs/{ref}")]
+pub async fn get_program(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let reference = path.into_inner();
+    let program = db(&state, move |conn| {
+        let id = program_ref(conn, &reference)?;
+        store::get_program(conn, &id).map_err(missing("programme", reference.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &program, HttpResponse::Ok()))
+}
+
+/// Create a programme
+///
+/// Adds a national AI programme. Needs an editor key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "createProgram",
+    request_body(content = ProgramWrite, content_type = "application/json",
+        example = json!({"jurisdiction": "GB", "name": "Example National AI Plan", "amount": 2000000000, "currency": "GBP", "announced": 2025, "source": "https://example.org/plan"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "Created.", body = Program,
+            headers(("Location" = String, description = "The programme's address."), ("ETag" = String, description = "Its ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 409, response = super::problems::Conflict),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[post("/v1/programs")]
+pub async fn create_program(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let program = db(&state, move |conn| {
+        Ok(store::put_program(conn, None, None, &value, &actor)?)
+    })
+    .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header(("Location", format!("/v1/programs/{}", program.slug)));
+    Ok(with_etag(&req, &program, response))
+}
+
+/// Replace a programme
+///
+/// Replaces a programme (an absent slug keeps the current one). Send `If-Match` with the ETag
+/// you read: a stale one gets 412. Needs an editor key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "replaceProgram",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the programme.", example = "stargate-project"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    request_body(content = ProgramWrite, content_type = "application/json",
+        example = json!({"jurisdiction": "US", "name": "Stargate Project", "amount": 500000000000_i64, "currency": "USD", "announced": 2025, "source": "https://example.org/stargate"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Replaced.", body = Program, headers(("ETag" = String, description = "Its ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 409, response = super::problems::Conflict),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[put("/v1/programs/{ref}")]
+pub async fn replace_program(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let expected = if_match(&req);
+    let reference = path.into_inner();
+    let program = db(&state, move |conn| {
+        let id = program_ref(conn, &reference)?;
+        store::put_program(conn, Some(&id), expected.as_deref(), &value, &actor)
+            .map_err(missing("programme", reference.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &program, HttpResponse::Ok()))
+}
+
+/// Delete a programme
+///
+/// Deletes a programme (the history keeps it). Needs an editor key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "deleteProgram",
+    params(
+        ("ref" = String, Path, description = "Id or slug of the programme.", example = "stargate-project"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[delete("/v1/programs/{ref}")]
+pub async fn delete_program(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let expected = if_match(&req);
+    let reference = path.into_inner();
+    db(&state, move |conn| {
+        let id = program_ref(conn, &reference)?;
+        store::delete_program(conn, &id, expected.as_deref(), &actor)
+            .map_err(missing("programme", reference.clone()))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Get one sector
+///
+/// One sector of the vocabulary with its count of active institutes.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "getSector",
+    params(("slug" = String, Path, description = "Slug of the sector.", example = "healthcare")),
+    responses(
+        (status = 200, description = "The sector.", body = Sector, headers(("ETag" = String, description = "The sector's ETag."))),
+        (status = 304, description = "Not modified."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 404, response = super::problems::NotFound),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/sectors/{slug}")]
+pub async fn get_sector(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let slug = path.into_inner();
+    let sector = db(&state, move |conn| {
+        store::get_sector(conn, &slug).map_err(missing("sector", slug.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &sector, HttpResponse::Ok()))
+}
+
+/// Create a sector
+///
+/// Adds a sector to the vocabulary. Needs an admin key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "createSector",
+    request_body(content = SectorWrite, content_type = "application/json",
+        example = json!({"slug": "space", "name": "Space", "description": "Space science, satellites and Earth observation."})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "Created.", body = Sector,
+            headers(("Location" = String, description = "The sector's address."), ("ETag" = String, description = "Its ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 409, response = super::problems::Conflict),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[post("/v1/sectors")]
+pub async fn create_sector(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Admin).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let sector = db(&state, move |conn| {
+        Ok(store::put_sector(conn, None, None, &value, &actor)?)
+    })
+    .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header(("Location", format!("/v1/sectors/{}", sector.slug)));
+    Ok(with_etag(&req, &sector, response))
+}
+
+/// Replace a sector
+///
+/// Changes a sector's name and description (its slug is fixed). Needs an admin key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "replaceSector",
+    params(
+        ("slug" = String, Path, description = "Slug of the sector.", example = "healthcare"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    request_body(content = SectorWrite, content_type = "application/json",
+        example = json!({"name": "Health and medicine", "description": "Healthcare, medicine and life sciences."})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Replaced.", body = Sector, headers(("ETag" = String, description = "Its ETag."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[put("/v1/sectors/{slug}")]
+pub async fn replace_sector(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Admin).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let expected = if_match(&req);
+    let slug = path.into_inner();
+    let sector = db(&state, move |conn| {
+        store::put_sector(conn, Some(&slug), expected.as_deref(), &value, &actor)
+            .map_err(missing("sector", slug.clone()))
+    })
+    .await?;
+    Ok(with_etag(&req, &sector, HttpResponse::Ok()))
+}
+
+/// Delete a sector
+///
+/// Removes a sector that no institute uses (otherwise 409). Needs an admin key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "deleteSector",
+    params(
+        ("slug" = String, Path, description = "Slug of the sector.", example = "quantum"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 409, response = super::problems::Conflict),
+        (status = 412, response = super::problems::PreconditionFailed),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[delete("/v1/sectors/{slug}")]
+pub async fn delete_sector(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Admin).await?;
+    let expected = if_match(&req);
+    let slug = path.into_inner();
+    db(&state, move |conn| {
+        store::delete_sector(conn, &slug, expected.as_deref(), &actor)
+            .map_err(missing("sector", slug.clone()))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Checks the path of a rate: a known ISO 4217 code and a year in range.
+fn rate_key(
+    conn: &mut crate::db::DbConnection,
+    currency: &str,
+    year: &str,
+) -> Result<(String, i32), ApiError> {
+    let mut errors = Vec::new();
+    let known = crate::store::reference::currency_codes(conn)?;
+    if !known.contains(currency) {
+        errors.push(crate::error::FieldError::new(
+            "currency",
+            format!("'{}' is not an ISO 4217 code", currency.escape_debug()),
+        ));
+    }
+    let max = crate::model::input::current_year() + 1;
+    let year = match year.parse::<i32>() {
+        Ok(y) if (1900..=max).contains(&y) => Some(y),
+        _ => {
+            errors.push(crate::error::FieldError::new(
+                "year",
+                format!("must be a year from 1900 to {max}"),
+            ));
+            None
+        }
+    };
+    match year {
+        Some(y) if errors.is_empty() => Ok((currency.to_string(), y)),
+        _ => Err(ApiError::fields(errors)),
+    }
+}
+
+/// Set an exchange rate
+///
+/// Creates or replaces the yearly average rate of a currency (201 when new, 200 when
+/// replaced). Every comparable budget in that currency is recomputed in the same transaction.
+/// Needs an admin key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "putExchangeRate",
+    params(
+        ("currency" = String, Path, description = "ISO 4217 currency code.", example = "EUR"),
+        ("year" = i32, Path, description = "The year averaged over.", example = 2024)
+    ),
+    request_body(content = RateWrite, content_type = "application/json",
+        example = json!({"units_per_usd": 0.9236, "source": "World Bank WDI PA.NUS.FCRF"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Replaced.", body = ExchangeRate),
+        (status = 201, description = "Created.", body = ExchangeRate),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[put("/v1/exchange-rates/{currency}/{year}")]
+pub async fn put_exchange_rate(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Admin).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let (currency, year) = path.into_inner();
+    let (rate, created) = db(&state, move |conn| {
+        let (currency, year) = rate_key(conn, &currency, &year)?;
+        Ok(store::put_rate(conn, &currency, year, &value, &actor)?)
+    })
+    .await?;
+    Ok(if created {
+        HttpResponse::Created().json(rate)
+    } else {
+        HttpResponse::Ok().json(rate)
+    })
+}
+
+/// Delete an exchange rate
+///
+/// Removes a yearly rate: amounts of that currency and year then show no USD value (with a
+/// reason). Needs an admin key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "deleteExchangeRate",
+    params(
+        ("currency" = String, Path, description = "ISO 4217 currency code.", example = "EUR"),
+        ("year" = i32, Path, description = "The year averaged over.", example = 2024)
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[delete("/v1/exchange-rates/{currency}/{year}")]
+pub async fn delete_exchange_rate(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Admin).await?;
+    let (currency, year) = path.into_inner();
+    db(&state, move |conn| {
+        let (c, y) = rate_key(conn, &currency, &year)?;
+        store::delete_rate(conn, &c, y, &actor)
+            .map_err(missing("exchange rate", format!("{c}/{y}")))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
