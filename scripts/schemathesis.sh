@@ -10,7 +10,9 @@
 #   ST_VENV        where the pinned schemathesis is installed (default
 #                  $HOME/.cache/institute-registry/st-venv; created when missing)
 #   ST_REPORT_DIR  when set, a JUnit report is written there
-# The server runs in a temporary directory and is stopped on exit, whatever happens.
+# The server runs in a temporary directory and is stopped on exit, whatever happens. An editor
+# key is created for the run, so write operations are exercised too. Settings that apply to
+# every run are in schemathesis.toml at the top of the repository.
 # Exits with st's exit code.
 set -euo pipefail
 
@@ -54,8 +56,11 @@ trap 'exit 143' TERM
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
 
-server_env=(RUST_LOG="${RUST_LOG:-warn}")
-[[ -n $DATABASE_URL ]] && server_env+=(DATABASE_URL="$DATABASE_URL")
+# An empty DATABASE_URL means a new SQLite file in the temporary directory.
+[[ -n $DATABASE_URL ]] || DATABASE_URL=$WORKDIR/registry.db
+server_env=(RUST_LOG="${RUST_LOG:-warn}" DATABASE_URL="$DATABASE_URL")
+KEY=$(env -u DATABASE_URL "$BINARY" --database-url "$DATABASE_URL" keys create \
+  --name "schemathesis-$(date +%s)-$$" --role editor 2>/dev/null)
 (cd "$WORKDIR" && exec env -u DATABASE_URL "${server_env[@]}" "$BINARY" serve --bind "127.0.0.1:$PORT") \
   >"$WORKDIR/server.log" 2>&1 &
 SERVER_PID=$!
@@ -75,7 +80,9 @@ curl -fsS "$BASE/healthz" >/dev/null || {
   exit 1
 }
 
-st_args=(run "$BASE/openapi.json" --checks all --max-examples "$MAX_EXAMPLES")
+CONFIG=$(cd "$(dirname "$0")/.." && pwd)/schemathesis.toml
+st_args=(--config-file "$CONFIG" run "$BASE/openapi.json" --checks all --max-examples "$MAX_EXAMPLES"
+  --header "Authorization: Bearer $KEY" --generation-database :memory:)
 [[ -n ${ST_REPORT_DIR:-} ]] && st_args+=(--report junit --report-dir "$ST_REPORT_DIR")
 st_args+=("${EXTRA_ARGS[@]}")
 

@@ -22,6 +22,7 @@ const JSON: &[&str] = &["application/json"];
 pub struct ProgramWrite {
     /// Unique slug; derived from the name when absent on creation, kept when absent on PUT.
     #[schema(example = "example-national-ai-plan", pattern = "^[a-z0-9-]{1,100}$")]
+    #[serde(default)]
     slug: Option<String>,
     /// ISO 3166-1 alpha-2 code, or `EU`.
     #[schema(example = "GB", pattern = "^[A-Z]{2}$")]
@@ -40,14 +41,17 @@ pub struct ProgramWrite {
     announced: i32,
     /// The period the amount covers, in words.
     #[schema(example = "2025-2030")]
+    #[serde(default)]
     period: Option<String>,
     /// Who provides the money.
     #[schema(example = "public")]
+    #[serde(default)]
     public_or_private: Option<String>,
     /// URL or citation of the source (required).
     #[schema(example = "https://example.org/plan")]
     source: String,
     /// Notes and caveats.
+    #[serde(default)]
     description: Option<String>,
 }
 
@@ -58,12 +62,14 @@ pub struct ProgramWrite {
 pub struct SectorWrite {
     /// `[a-z0-9-]{1,100}`; required on creation, and cannot change afterwards.
     #[schema(example = "space", pattern = "^[a-z0-9-]{1,100}$")]
+    #[serde(default)]
     slug: Option<String>,
     /// Display name (1–100 characters).
     #[schema(example = "Space")]
     name: String,
     /// What the sector covers.
     #[schema(example = "Space science, satellites and Earth observation.")]
+    #[serde(default)]
     description: Option<String>,
 }
 

@@ -23,12 +23,15 @@ use utoipa::{IntoParams, ToSchema};
 pub struct ExternalIdsWrite {
     /// ROR id without the URL prefix.
     #[schema(example = "035dkdb55", pattern = "^0[a-z0-9]{6}[0-9]{2}$")]
+    #[serde(default)]
     ror: Option<String>,
     /// Wikidata item id.
     #[schema(example = "Q20730803", pattern = "^Q[1-9][0-9]{0,10}$")]
+    #[serde(default)]
     wikidata: Option<String>,
     /// GRID id.
     #[schema(example = "grid.499548.d")]
+    #[serde(default)]
     grid: Option<String>,
 }
 
@@ -41,42 +44,54 @@ pub struct InstituteWrite {
     /// `[a-z0-9-]{1,100}`, unique. Derived from the name when absent on creation; kept when
     /// absent on PUT. A renamed institute keeps answering on its former slugs.
     #[schema(example = "example-ai-institute", pattern = "^[a-z0-9-]{1,100}$")]
+    #[serde(default)]
     slug: Option<String>,
     /// Official name (1–300 characters).
     #[schema(example = "Example AI Institute", min_length = 1, max_length = 300)]
     name: String,
     /// Acronym (1–50 characters).
     #[schema(example = "EAII", max_length = 50)]
+    #[serde(default)]
     acronym: Option<String>,
     /// Other names (at most 50, each 1–300 characters, distinct).
     #[schema(example = json!(["Institut d'exemple"]))]
+    #[serde(default)]
     aliases: Option<Vec<String>>,
     kind: InstituteKind,
     /// Default `active`.
+    #[serde(default)]
     status: Option<InstituteStatus>,
     /// ISO 3166-1 alpha-2 code.
     #[schema(example = "CA", pattern = "^[A-Z]{2}$")]
     country: String,
     /// City (1–100 characters).
     #[schema(example = "Toronto")]
+    #[serde(default)]
     city: Option<String>,
     /// Year founded, 1000 to the current year.
     #[schema(example = 2017, minimum = 1000)]
+    #[serde(default)]
     founded: Option<i32>,
     /// Absolute http or https URL.
     #[schema(example = "https://example.org")]
+    #[serde(default)]
     website: Option<String>,
     /// Up to 5000 characters.
+    #[serde(default)]
     description: Option<String>,
     /// Sector slugs from `/v1/sectors` (at most 25, distinct).
     #[schema(example = json!(["healthcare", "machine-learning"]))]
+    #[serde(default)]
     sectors: Option<Vec<String>>,
     /// Id or slug of the parent institute; it must exist, and no cycle may form.
     #[schema(example = "cifar")]
+    #[serde(default)]
     parent: Option<String>,
+    #[serde(default)]
     external_ids: Option<ExternalIdsWrite>,
     /// Names of fields no cited source confirms.
     #[schema(example = json!(["website"]))]
+    #[serde(default)]
     unverified_fields: Option<Vec<String>>,
 }
 
@@ -86,22 +101,37 @@ pub struct InstituteWrite {
 #[allow(dead_code)]
 pub struct InstitutePatch {
     #[schema(example = "example-ai-institute")]
+    #[serde(default)]
     slug: Option<String>,
     #[schema(example = "Example Institute for AI")]
+    #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
     acronym: Option<String>,
+    #[serde(default)]
     aliases: Option<Vec<String>>,
+    #[serde(default)]
     kind: Option<InstituteKind>,
+    #[serde(default)]
     status: Option<InstituteStatus>,
     #[schema(example = "CA")]
+    #[serde(default)]
     country: Option<String>,
+    #[serde(default)]
     city: Option<String>,
+    #[serde(default)]
     founded: Option<i32>,
+    #[serde(default)]
     website: Option<String>,
+    #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
     sectors: Option<Vec<String>>,
+    #[serde(default)]
     parent: Option<String>,
+    #[serde(default)]
     external_ids: Option<ExternalIdsWrite>,
+    #[serde(default)]
     unverified_fields: Option<Vec<String>>,
 }
 

@@ -29,6 +29,7 @@ pub struct BudgetWrite {
     currency: String,
     /// Last year covered; only for `multi_year`, not before `year`.
     #[schema(example = 2028)]
+    #[serde(default)]
     period_end: Option<i32>,
     /// URL or citation of the source (required).
     #[schema(
@@ -36,6 +37,7 @@ pub struct BudgetWrite {
     )]
     source: String,
     /// What the figure covers.
+    #[serde(default)]
     note: Option<String>,
 }
 
@@ -49,9 +51,11 @@ pub struct HeadcountWrite {
     year: i32,
     /// Researchers counted.
     #[schema(example = 350, minimum = 0)]
+    #[serde(default)]
     researchers: Option<i32>,
     /// Staff counted.
     #[schema(example = 440, minimum = 0)]
+    #[serde(default)]
     staff: Option<i32>,
     /// What was counted, in the source's words.
     #[schema(example = "total staff")]

@@ -1,7 +1,7 @@
 //! Writes to programmes (editor), sectors and exchange rates (admin), each in one transaction
 //! with its history row.
 
-use super::curation::{begin_write, etag, vocabulary, WriteError};
+use super::curation::{begin_write, check_precondition, etag, vocabulary, WriteError};
 use super::history::record;
 use super::institutes::refresh_latest;
 use super::now;
@@ -17,13 +17,6 @@ use crate::model::input::{ProgramInput, RateInput, SectorInput};
 use crate::model::reference::{ExchangeRate, Program, Sector};
 use diesel::prelude::*;
 use serde_json::Value;
-
-fn check(if_match: Option<&str>, current: String) -> Result<(), WriteError> {
-    match if_match {
-        Some(h) if !super::curation::matches(h, &current) => Err(WriteError::Stale { current }),
-        _ => Ok(()),
-    }
-}
 
 fn conflict(field: &str, message: String) -> WriteError {
     WriteError::Conflict(FieldError::new(field, message))
@@ -75,15 +68,14 @@ pub fn put_program(
                 .execute(conn)?;
         }
         let before = match id {
-            Some(id) => {
-                let current = get_program(conn, id)?;
-                check(if_match, etag(&current))?;
-                Some(current)
-            }
+            Some(id) => Some(get_program(conn, id)?),
             None => None,
         };
         let vocab = vocabulary(conn)?;
         let input = ProgramInput::read(body, &vocab).map_err(WriteError::Invalid)?;
+        if let Some(current) = &before {
+            check_precondition(if_match, etag(current))?;
+        }
         let new_id_value = new_id("prg");
         let id = id.unwrap_or(&new_id_value).to_string();
         let slug = match (&input.slug, &before) {
@@ -165,7 +157,7 @@ pub fn delete_program(
     conn.transaction(|conn| {
         begin_write(conn, None)?;
         let before = get_program(conn, id)?;
-        check(if_match, etag(&before))?;
+        check_precondition(if_match, etag(&before))?;
         diesel::delete(programs::table.find(id)).execute(conn)?;
         record(
             conn,
@@ -203,7 +195,7 @@ pub fn put_sector(
         let (slug, before) = match slug {
             Some(slug) => {
                 let current = get_sector(conn, slug)?;
-                check(if_match, etag(&current))?;
+                check_precondition(if_match, etag(&current))?;
                 if input.slug.as_deref().is_some_and(|s| s != slug) {
                     return Err(WriteError::Invalid(vec![FieldError::new(
                         "/slug",
@@ -270,7 +262,7 @@ pub fn delete_sector(
     conn.transaction(|conn| {
         begin_write(conn, None)?;
         let before = get_sector(conn, slug)?;
-        check(if_match, etag(&before))?;
+        check_precondition(if_match, etag(&before))?;
         let used = institute_sectors::table
             .filter(institute_sectors::sector.eq(slug))
             .count()

@@ -55,7 +55,8 @@ pub fn matches(if_match: &str, current: &str) -> bool {
         .any(|tag| tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current))
 }
 
-fn check_precondition(if_match: Option<&str>, current: String) -> Result<(), WriteError> {
+/// Fails with the current ETag when `If-Match` was given and no longer matches.
+pub fn check_precondition(if_match: Option<&str>, current: String) -> Result<(), WriteError> {
     match if_match {
         Some(header) if !matches(header, &current) => Err(WriteError::Stale { current }),
         _ => Ok(()),
@@ -405,7 +406,6 @@ pub fn update_institute(
     conn.transaction(|conn| {
         begin_write(conn, Some(id))?;
         let before = load_record(conn, id)?;
-        check_precondition(if_match, etag(&before))?;
         let vocab = vocabulary(conn)?;
         let body = match change {
             Change::Replace(body) => body.clone(),
@@ -415,7 +415,9 @@ pub fn update_institute(
                 doc
             }
         };
+        // A malformed body is reported as such whatever the precondition: fix, then retry.
         let input = InstituteInput::read(&body, &vocab).map_err(WriteError::Invalid)?;
+        check_precondition(if_match, etag(&before))?;
         let row = institutes::table
             .find(id)
             .select(InstituteRow::as_select())
@@ -611,15 +613,14 @@ pub fn put_budget(
             return Err(WriteError::NotFound);
         }
         let before = match entry {
-            Some(e) => {
-                let current = budget_entry(conn, institute, e)?;
-                check_precondition(if_match, etag(&current))?;
-                Some(current)
-            }
+            Some(e) => Some(budget_entry(conn, institute, e)?),
             None => None,
         };
         let vocab = vocabulary(conn)?;
         let input = BudgetInput::read(body, &vocab).map_err(WriteError::Invalid)?;
+        if let Some(current) = &before {
+            check_precondition(if_match, etag(current))?;
+        }
         let id = entry.map(str::to_string).unwrap_or_else(|| new_id("bud"));
         budget_clash(conn, institute, &input, &id)?;
         let stamp = now();
@@ -749,14 +750,13 @@ pub fn put_headcount(
             return Err(WriteError::NotFound);
         }
         let before = match entry {
-            Some(e) => {
-                let current = headcount_entry(conn, institute, e)?;
-                check_precondition(if_match, etag(&current))?;
-                Some(current)
-            }
+            Some(e) => Some(headcount_entry(conn, institute, e)?),
             None => None,
         };
         let input = HeadcountInput::read(body).map_err(WriteError::Invalid)?;
+        if let Some(current) = &before {
+            check_precondition(if_match, etag(current))?;
+        }
         let id = entry.map(str::to_string).unwrap_or_else(|| new_id("hc"));
         let clash = headcounts::table
             .filter(headcounts::institute_id.eq(institute))
