@@ -1,7 +1,7 @@
 //! Opaque keyset cursors and the `Link: rel="next"` header.
 
 use crate::error::ApiError;
-use crate::store::institutes::Keyset;
+use crate::store::institutes::{Keyset, SortValue};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -31,13 +31,59 @@ pub fn decode_pair(raw: &str) -> Result<(String, String), ApiError> {
     Ok((first, id))
 }
 
-/// The cursor of a name-ordered institute page.
-pub fn encode_cursor(k: &Keyset) -> String {
-    encode_pair(&k.sort_name, &k.id)
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ListCursor {
+    /// The sort the cursor was made for.
+    s: String,
+    v: Vec<SortValue>,
+    id: String,
 }
 
-pub fn decode_cursor(raw: &str) -> Result<Keyset, ApiError> {
-    decode_pair(raw).map(|(sort_name, id)| Keyset { sort_name, id })
+/// The cursor of an institute page under the sort `sort` (as the client wrote it).
+pub fn encode_cursor(sort: &str, k: &Keyset) -> String {
+    let json = serde_json::to_vec(&ListCursor {
+        s: sort.to_string(),
+        v: k.values.clone(),
+        id: k.id.clone(),
+    })
+    .unwrap_or_default();
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+}
+
+/// Decodes an institute-page cursor, which must have been made for the same sort.
+pub fn decode_cursor(raw: &str, sort: &str, keys: usize) -> Result<Keyset, ApiError> {
+    let bad = || {
+        ApiError::field(
+            "cursor",
+            "not a cursor this API issued; pass the next_cursor of a previous page unchanged",
+        )
+    };
+    let body = raw.strip_prefix(PREFIX).ok_or_else(bad)?;
+    let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad())?;
+    let cursor: ListCursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if cursor.s != sort {
+        return Err(ApiError::field(
+            "cursor",
+            format!(
+                "this cursor belongs to sort={}; keep the sort while paging",
+                cursor.s
+            ),
+        ));
+    }
+    let text_ok = |t: &str| !t.contains('\0') && t.len() <= 1000;
+    let values_ok = cursor.v.len() == keys
+        && cursor.v.iter().all(|v| match v {
+            SortValue::Text(t) => text_ok(t),
+            SortValue::Float(f) => f.is_finite(),
+            _ => true,
+        });
+    if !values_ok || !text_ok(&cursor.id) {
+        return Err(bad());
+    }
+    Ok(Keyset {
+        values: cursor.v,
+        id: cursor.id,
+    })
 }
 
 /// The URL of the next page: this request's path and query with `cursor` replaced.
@@ -59,12 +105,21 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_forgeries() {
         let k = Keyset {
-            sort_name: "alan turing institute".into(),
+            values: vec![
+                SortValue::Text("alan turing institute".into()),
+                SortValue::Null,
+            ],
             id: "ins_x".into(),
         };
-        assert_eq!(decode_cursor(&encode_cursor(&k)).unwrap(), k);
-        assert!(decode_cursor("garbage").is_err());
-        assert!(decode_cursor("k1.!!!").is_err());
-        assert!(decode_cursor(&format!("k1.{}", URL_SAFE_NO_PAD.encode("[1]"))).is_err());
+        assert_eq!(
+            decode_cursor(&encode_cursor("name,-founded", &k), "name,-founded", 2).unwrap(),
+            k
+        );
+        assert!(decode_cursor(&encode_cursor("name,-founded", &k), "name", 1).is_err());
+        assert!(decode_cursor("garbage", "name", 1).is_err());
+        assert!(decode_cursor("k1.!!!", "name", 1).is_err());
+        assert!(
+            decode_cursor(&format!("k1.{}", URL_SAFE_NO_PAD.encode("[1]")), "name", 1).is_err()
+        );
     }
 }

@@ -49,6 +49,7 @@ diesel::table! {
         latest_researchers -> Nullable<Integer>,
         latest_staff -> Nullable<Integer>,
         comparable_budget_usd -> Nullable<Double>,
+        headcount -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,

@@ -51,6 +51,18 @@ impl Rates {
         self.by_key.get(&(currency.to_string(), year)).copied()
     }
 
+    /// The rate of the latest year published for a currency.
+    pub fn latest_units_per_usd(&self, currency: &str) -> Option<f64> {
+        if currency == "USD" {
+            return Some(1.0);
+        }
+        self.by_key
+            .iter()
+            .filter(|((c, _), _)| c == currency)
+            .max_by_key(|((_, y), _)| *y)
+            .map(|(_, r)| *r)
+    }
+
     /// Converts with the average rate of the figure's own year; never guesses another year's.
     pub fn to_usd(&self, amount: i64, currency: &str, year: i32) -> Conversion {
         match self.units_per_usd(currency, year) {

@@ -297,6 +297,7 @@ fn store_institute(
         latest_researchers: existing.and_then(|e| e.latest_researchers),
         latest_staff: existing.and_then(|e| e.latest_staff),
         comparable_budget_usd: existing.and_then(|e| e.comparable_budget_usd),
+        headcount: existing.and_then(|e| e.headcount),
         created_at: existing.map(|e| e.created_at).unwrap_or(stamp),
         updated_at: stamp,
         version: existing.map(|e| e.version + 1).unwrap_or(1),

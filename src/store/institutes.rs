@@ -4,7 +4,7 @@
 use super::rows::{to_ref, BudgetRow, HeadcountRow, InstituteRow, RefRow};
 use super::utc;
 use crate::db::schema::{
-    budgets, former_slugs, headcounts, institute_sectors, institutes, tombstones,
+    budgets, countries, former_slugs, headcounts, institute_sectors, institutes, tombstones,
 };
 use crate::db::{DbConnection, MultiBackend};
 use crate::model::figures::{self, BudgetFigure, BudgetSeries, HeadcountSeries};
@@ -12,7 +12,10 @@ use crate::model::institute::{
     ExternalIds, Institute, InstituteKind, InstituteRef, InstituteStatus,
 };
 use crate::model::money::Rates;
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Double, Text, Timestamp};
 use std::collections::HashMap;
 
 /// Resolves a reference, as clients write it, to the id of a live institute: an id, a slug,
@@ -245,15 +248,104 @@ pub fn assemble(
 #[derive(Debug, Clone, Default)]
 pub struct InstituteFilter {
     pub countries: Vec<String>,
+    pub regions: Vec<String>,
     pub sectors: Vec<String>,
     pub kinds: Vec<InstituteKind>,
     pub statuses: Vec<InstituteStatus>,
+    pub founded_from: Option<i32>,
+    pub founded_to: Option<i32>,
+    pub headcount_min: Option<i32>,
+    pub headcount_max: Option<i32>,
+    /// Bounds on the comparable budget, in USD.
+    pub budget_min_usd: Option<f64>,
+    pub budget_max_usd: Option<f64>,
+    /// Children of this institute (an id).
+    pub parent: Option<String>,
+    /// Only these institutes (ids).
+    pub ids: Vec<String>,
+    pub updated_since: Option<NaiveDateTime>,
 }
 
-/// The position after which a page starts: the last row's sort key and id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A sortable field of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Name,
+    Founded,
+    Budget,
+    Headcount,
+    Updated,
+    Created,
+}
+
+impl SortField {
+    pub const NAMES: &'static str = "name, founded, budget, headcount, updated, created";
+
+    pub fn parse(name: &str) -> Option<SortField> {
+        Some(match name {
+            "name" => SortField::Name,
+            "founded" => SortField::Founded,
+            "budget" => SortField::Budget,
+            "headcount" => SortField::Headcount,
+            "updated" => SortField::Updated,
+            "created" => SortField::Created,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            SortField::Name => "sort_name",
+            SortField::Founded => "founded",
+            SortField::Budget => "comparable_budget_usd",
+            SortField::Headcount => "headcount",
+            SortField::Updated => "updated_at",
+            SortField::Created => "created_at",
+        }
+    }
+
+    fn value(self, row: &InstituteRow) -> SortValue {
+        match self {
+            SortField::Name => SortValue::Text(row.sort_name.clone()),
+            SortField::Founded => row
+                .founded
+                .map(|v| SortValue::Int(v.into()))
+                .unwrap_or(SortValue::Null),
+            SortField::Budget => row
+                .comparable_budget_usd
+                .map(SortValue::Float)
+                .unwrap_or(SortValue::Null),
+            SortField::Headcount => row
+                .headcount
+                .map(|v| SortValue::Int(v.into()))
+                .unwrap_or(SortValue::Null),
+            SortField::Updated => SortValue::Time(row.updated_at),
+            SortField::Created => SortValue::Time(row.created_at),
+        }
+    }
+}
+
+/// One key of an ordering: a field, descending or not. Nulls always sort last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+/// A row's value for one sort key, as carried in a cursor.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Null,
+    Int(i64),
+    Float(f64),
+    Time(NaiveDateTime),
+    Text(String),
+}
+
+/// The position after which a page starts: the last row's sort values and id.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Keyset {
-    pub sort_name: String,
+    pub values: Vec<SortValue>,
     pub id: String,
 }
 
@@ -264,11 +356,86 @@ pub struct Page<T> {
     pub total: i64,
 }
 
+type Condition = Box<dyn BoxableExpression<institutes::table, MultiBackend, SqlType = Bool>>;
+
+fn literal(text: &str) -> Condition {
+    Box::new(sql::<Bool>(text).sql(""))
+}
+
+/// `column op value` with the value bound, typed by the value.
+fn compare(column: &str, op: &str, value: &SortValue) -> Condition {
+    let head = format!("{column} {op} ");
+    match value.clone() {
+        SortValue::Int(v) => Box::new(sql::<Bool>(&head).bind::<BigInt, _>(v)),
+        SortValue::Float(v) => Box::new(sql::<Bool>(&head).bind::<Double, _>(v)),
+        SortValue::Time(v) => Box::new(sql::<Bool>(&head).bind::<Timestamp, _>(v)),
+        SortValue::Text(v) => Box::new(sql::<Bool>(&head).bind::<Text, _>(v)),
+        SortValue::Null => literal(&format!("{column} IS NULL")),
+    }
+}
+
+/// Equality of the first `n` keys with the keyset's values.
+fn equal_prefix(keys: &[SortKey], k: &Keyset, n: usize) -> Condition {
+    let mut all = literal("1 = 1");
+    for (key, value) in keys.iter().zip(&k.values).take(n) {
+        all = Box::new(all.and(compare(key.field.column(), "=", value)));
+    }
+    all
+}
+
+/// Rows strictly after the keyset in the order `keys`, then id (nulls last on every key):
+/// for some key i, equal on the keys before i and later on i; or equal on all, with a later id.
+fn after(keys: &[SortKey], k: &Keyset) -> Condition {
+    let mut any = literal("1 = 0");
+    for (i, (key, value)) in keys.iter().zip(&k.values).enumerate() {
+        let column = key.field.column();
+        if *value == SortValue::Null {
+            continue; // nothing sorts after a null on this key but other nulls
+        }
+        let later: Condition = Box::new(
+            compare(column, if key.descending { "<" } else { ">" }, value)
+                .or(literal(&format!("{column} IS NULL"))),
+        );
+        any = Box::new(any.or(equal_prefix(keys, k, i).and(later)));
+    }
+    let last =
+        equal_prefix(keys, k, keys.len()).and(compare("id", ">", &SortValue::Text(k.id.clone())));
+    Box::new(any.or(last))
+}
+
+fn order_clause(keys: &[SortKey]) -> String {
+    let mut parts: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let c = k.field.column();
+            format!(
+                "({c} IS NULL), {c} {}",
+                if k.descending { "DESC" } else { "ASC" }
+            )
+        })
+        .collect();
+    parts.push("id ASC".into());
+    parts.join(", ")
+}
+
 fn filtered(filter: &InstituteFilter) -> institutes::BoxedQuery<'_, MultiBackend> {
     use institutes::dsl as i;
     let mut query = i::institutes.into_boxed::<MultiBackend>();
     if !filter.countries.is_empty() {
         query = query.filter(i::country.eq_any(&filter.countries));
+    }
+    if !filter.regions.is_empty() {
+        query = query.filter(
+            i::country.eq_any(
+                countries::table
+                    .filter(
+                        countries::region
+                            .eq_any(&filter.regions)
+                            .or(countries::subregion.eq_any(&filter.regions)),
+                    )
+                    .select(countries::code),
+            ),
+        );
     }
     if !filter.kinds.is_empty() {
         query = query.filter(i::kind.eq_any(filter.kinds.iter().map(|k| k.as_str())));
@@ -285,35 +452,58 @@ fn filtered(filter: &InstituteFilter) -> institutes::BoxedQuery<'_, MultiBackend
             ),
         );
     }
+    if let Some(v) = filter.founded_from {
+        query = query.filter(i::founded.ge(v));
+    }
+    if let Some(v) = filter.founded_to {
+        query = query.filter(i::founded.le(v));
+    }
+    if let Some(v) = filter.headcount_min {
+        query = query.filter(i::headcount.ge(v));
+    }
+    if let Some(v) = filter.headcount_max {
+        query = query.filter(i::headcount.le(v));
+    }
+    if let Some(v) = filter.budget_min_usd {
+        query = query.filter(i::comparable_budget_usd.ge(v));
+    }
+    if let Some(v) = filter.budget_max_usd {
+        query = query.filter(i::comparable_budget_usd.le(v));
+    }
+    if let Some(p) = &filter.parent {
+        query = query.filter(i::parent_id.eq(p));
+    }
+    if !filter.ids.is_empty() {
+        query = query.filter(i::id.eq_any(&filter.ids));
+    }
+    if let Some(t) = filter.updated_since {
+        query = query.filter(i::updated_at.ge(t));
+    }
     query
 }
 
-/// A page of institutes in name order, starting after `after`.
+/// A page of institutes in the order of `keys` (then id), starting after `after_key`.
 pub fn list(
     conn: &mut DbConnection,
     filter: &InstituteFilter,
-    after: Option<&Keyset>,
+    keys: &[SortKey],
+    after_key: Option<&Keyset>,
     limit: i64,
     rates: &Rates,
 ) -> QueryResult<Page<Institute>> {
-    use institutes::dsl as i;
     let total: i64 = filtered(filter).count().get_result(conn)?;
     let mut query = filtered(filter)
         .select(InstituteRow::as_select())
-        .order((i::sort_name.asc(), i::id.asc()))
+        .order(sql::<Text>(&order_clause(keys)))
         .limit(limit + 1);
-    if let Some(k) = after {
-        query = query.filter(
-            i::sort_name.gt(k.sort_name.clone()).or(i::sort_name
-                .eq(k.sort_name.clone())
-                .and(i::id.gt(k.id.clone()))),
-        );
+    if let Some(k) = after_key {
+        query = query.filter(after(keys, k));
     }
     let mut rows = query.load(conn)?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| Keyset {
-            sort_name: r.sort_name.clone(),
+            values: keys.iter().map(|k| k.field.value(r)).collect(),
             id: r.id.clone(),
         })
     } else {
@@ -324,6 +514,28 @@ pub fn list(
         next,
         total,
     })
+}
+
+/// A deleted institute: id, last slug, successor id, when.
+pub type TombstoneRow = (String, String, Option<String>, NaiveDateTime);
+
+/// Institutes deleted since a time (a change feed's tombstones), oldest first.
+pub fn deleted_since(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<TombstoneRow>> {
+    tombstones::table
+        .filter(tombstones::deleted_at.ge(since))
+        .select((
+            tombstones::id,
+            tombstones::slug,
+            tombstones::merged_into,
+            tombstones::deleted_at,
+        ))
+        .order((tombstones::deleted_at, tombstones::id))
+        .limit(limit)
+        .load(conn)
 }
 
 /// The budget series of an institute, oldest first.
@@ -394,6 +606,7 @@ pub fn refresh_latest(conn: &mut DbConnection, id: &str, rates: &Rates) -> Query
             institutes::latest_researchers.eq(researchers),
             institutes::latest_staff.eq(staff),
             institutes::comparable_budget_usd.eq(budget_usd),
+            institutes::headcount.eq(researchers.or(staff)),
         ))
         .execute(conn)?;
     Ok(())

@@ -59,6 +59,22 @@ pub fn country_codes(conn: &mut DbConnection) -> QueryResult<HashSet<String>> {
         .collect())
 }
 
+/// Every UN M49 region and sub-region name in use, sorted.
+pub fn region_names_of(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let pairs: Vec<(String, String)> = countries::table
+        .select((countries::region, countries::subregion))
+        .distinct()
+        .load(conn)?;
+    let mut names: Vec<String> = pairs
+        .into_iter()
+        .flat_map(|(r, s)| [r, s])
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 pub fn currency_codes(conn: &mut DbConnection) -> QueryResult<HashSet<String>> {
     Ok(currencies::table
         .select(currencies::code)

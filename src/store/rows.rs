@@ -30,6 +30,7 @@ pub struct InstituteRow {
     pub latest_researchers: Option<i32>,
     pub latest_staff: Option<i32>,
     pub comparable_budget_usd: Option<f64>,
+    pub headcount: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,

@@ -319,6 +319,7 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
                     latest_researchers: None,
                     latest_staff: None,
                     comparable_budget_usd: None,
+                    headcount: None,
                     created_at: stamp,
                     updated_at: stamp,
                     version: 1,

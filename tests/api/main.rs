@@ -8,5 +8,6 @@ mod contract;
 mod curation;
 mod errors;
 mod institutes;
+mod query;
 mod reference;
 mod storage;

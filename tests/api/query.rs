@@ -1,0 +1,265 @@
+//! Filters, multi-key sorting and keyset paging over every sort.
+
+use crate::common::*;
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// Every item of a list, following cursors.
+async fn walk<S, B>(app: &S, base: &str, limit: usize) -> Vec<Value>
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut uri = format!("{base}{sep}limit={limit}");
+    let mut out = Vec::new();
+    loop {
+        let page = get_ok(app, &uri).await;
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("{base}{sep}limit={limit}&cursor={c}"),
+            None => return out,
+        }
+    }
+}
+
+fn headcount(i: &Value) -> Option<i64> {
+    let h = &i["latest_headcount"];
+    h["researchers"].as_i64().or(h["staff"].as_i64())
+}
+
+fn budget(i: &Value) -> Option<i64> {
+    let b = &i["latest_budget"];
+    if b["comparable"] == true {
+        b["amount_usd"].as_i64()
+    } else {
+        None
+    }
+}
+
+#[actix_rt::test]
+async fn every_sort_walks_each_record_once_in_order() {
+    let (_db, _pool, app) = app().await;
+    for sort in [
+        "name",
+        "-name",
+        "-founded,name",
+        "founded",
+        "-budget",
+        "budget,-headcount",
+        "-headcount",
+        "-updated",
+        "created,-name",
+    ] {
+        let items = walk(&app, &format!("/v1/institutes?status=all&sort={sort}"), 7).await;
+        let ids: HashSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 68, "sort={sort}");
+        assert_eq!(items.len(), 68, "sort={sort}");
+        let first = sort.split(',').next().unwrap();
+        let (desc, field) = match first.strip_prefix('-') {
+            Some(f) => (true, f),
+            None => (false, first),
+        };
+        let values: Vec<Option<i64>> = items
+            .iter()
+            .map(|i| match field {
+                "founded" => i["founded"].as_i64(),
+                "budget" => budget(i),
+                "headcount" => headcount(i),
+                _ => Some(0),
+            })
+            .collect();
+        // Present values in order, missing ones last.
+        let present: Vec<i64> = values.iter().flatten().copied().collect();
+        let first_missing = values
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(values.len());
+        assert!(
+            values[first_missing..].iter().all(Option::is_none),
+            "sort={sort}: nulls last"
+        );
+        let mut sorted = present.clone();
+        sorted.sort();
+        if desc {
+            sorted.reverse();
+        }
+        assert_eq!(present, sorted, "sort={sort}");
+    }
+    let names: Vec<String> = walk(&app, "/v1/institutes?status=all&sort=-name", 30)
+        .await
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_ne!(
+        names.first(),
+        walk(&app, "/v1/institutes?status=all", 30)
+            .await
+            .first()
+            .map(|i| i["name"].as_str().unwrap().to_string())
+            .as_ref()
+    );
+}
+
+#[actix_rt::test]
+async fn range_filters_match_the_records() {
+    let (_db, _pool, app) = app().await;
+    let all = walk(&app, "/v1/institutes", 100).await;
+    let check = |uri: String, keep: &dyn Fn(&Value) -> bool| {
+        let expected: HashSet<String> = all
+            .iter()
+            .filter(|i| keep(i))
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        (uri, expected)
+    };
+    let cases = vec![
+        check(
+            "/v1/institutes?founded_from=2015&founded_to=2019".into(),
+            &|i| {
+                i["founded"]
+                    .as_i64()
+                    .is_some_and(|y| (2015..=2019).contains(&y))
+            },
+        ),
+        check("/v1/institutes?headcount_min=300".into(), &|i| {
+            headcount(i).is_some_and(|h| h >= 300)
+        }),
+        check("/v1/institutes?headcount_max=100".into(), &|i| {
+            headcount(i).is_some_and(|h| h <= 100)
+        }),
+        check("/v1/institutes?budget_min=10000000".into(), &|i| {
+            budget(i).is_some_and(|b| b >= 10_000_000)
+        }),
+        check("/v1/institutes?region=Asia".into(), &|i| {
+            ["JP", "KR", "CN", "SG", "AE", "SA", "IN", "TW", "IL"]
+                .contains(&i["country"].as_str().unwrap())
+        }),
+        check("/v1/institutes?region=northern%20america".into(), &|i| {
+            ["US", "CA"].contains(&i["country"].as_str().unwrap())
+        }),
+        check("/v1/institutes?parent=cifar".into(), &|i| {
+            i["parent"]["slug"] == "cifar"
+        }),
+        check(
+            "/v1/institutes?ids=mila,amii,vector-institute".into(),
+            &|i| ["mila", "amii", "vector-institute"].contains(&i["slug"].as_str().unwrap()),
+        ),
+    ];
+    for (uri, expected) in cases {
+        let got: HashSet<String> = walk(&app, &uri, 100)
+            .await
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!expected.is_empty(), "{uri} matches something in the seed");
+        assert_eq!(got, expected, "{uri}");
+    }
+    // A budget bound in another currency is converted at that currency's latest rate.
+    let usd = get_ok(&app, "/v1/institutes?budget_min=10000000&limit=100").await["total"]
+        .as_i64()
+        .unwrap();
+    let krw = get_ok(
+        &app,
+        "/v1/institutes?budget_min=10000000&currency=KRW&limit=100",
+    )
+    .await["total"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        krw > usd,
+        "10 million won is far less than 10 million dollars"
+    );
+}
+
+#[actix_rt::test]
+async fn the_change_feed_lists_changes_and_tombstones() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "feed", "editor");
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    patch_json(
+        &app,
+        "/v1/institutes/amii",
+        &k,
+        serde_json::json!({"city": "Edmonton, AB"}),
+        None,
+    )
+    .await;
+    let kyutai = get_ok(&app, "/v1/institutes/kyutai").await;
+    send(
+        &app,
+        write(
+            actix_web::http::Method::DELETE,
+            "/v1/institutes/kyutai",
+            Some(&k),
+            None,
+            "",
+            None,
+        ),
+    )
+    .await;
+    let uri = format!(
+        "/v1/institutes?updated_since={}&sort=updated",
+        since.replace('+', "%2B")
+    );
+    let feed = get_ok(&app, &uri).await;
+    let slugs: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["amii"]);
+    let deleted = feed["deleted"].as_array().unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0]["id"], kyutai["id"]);
+    assert!(get_ok(&app, "/v1/institutes")
+        .await
+        .get("deleted")
+        .is_none());
+}
+
+#[actix_rt::test]
+async fn query_errors_name_their_parameter() {
+    let (_db, _pool, app) = app().await;
+    for (uri, field) in [
+        ("/v1/institutes?sort=colour", "sort"),
+        ("/v1/institutes?sort=name,name", "sort"),
+        ("/v1/institutes?sort=-", "sort"),
+        ("/v1/institutes?founded_from=abc", "founded_from"),
+        ("/v1/institutes?headcount_min=-5", "headcount_min"),
+        ("/v1/institutes?budget_max=1e9", "budget_max"),
+        ("/v1/institutes?budget_min=5&currency=XYZ", "currency"),
+        ("/v1/institutes?region=Atlantis", "region"),
+        ("/v1/institutes?parent=nobody", "parent"),
+        ("/v1/institutes?ids=mila,nobody", "ids"),
+        ("/v1/institutes?updated_since=yesterday", "updated_since"),
+    ] {
+        let r = get(&app, uri).await;
+        r.problem(400);
+        assert_eq!(r.fields(), vec![field], "{uri}");
+    }
+    // A cursor belongs to its sort.
+    let page = get_ok(&app, "/v1/institutes?sort=-founded&limit=5").await;
+    let c = page["next_cursor"].as_str().unwrap();
+    let r = get(
+        &app,
+        &format!("/v1/institutes?sort=name&limit=5&cursor={c}"),
+    )
+    .await;
+    assert_eq!(r.fields(), vec!["cursor"]);
+    let ids: String = (0..101)
+        .map(|i| format!("x{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        get(&app, &format!("/v1/institutes?ids={ids}"))
+            .await
+            .fields(),
+        vec!["ids"]
+    );
+}
