@@ -50,6 +50,16 @@ pub enum Command {
     Seed,
     /// Print the OpenAPI document that `openapi/openapi.json` must equal.
     Openapi,
+    /// Add a synthetic registry for benchmarks (slugs `synthetic-…`) to the database, after
+    /// seeding it. Use a database of its own.
+    Generate {
+        /// How many institutes to add.
+        #[arg(long, default_value_t = 120_000)]
+        institutes: usize,
+        /// Random seed: the same seed gives the same registry.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),

@@ -42,6 +42,21 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("{report}");
             Ok(())
         }
+        Command::Generate { institutes, seed } => {
+            let pool = db::connect(&cli.database.database_url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let data = store::seed::Dataset::embedded()?;
+            store::seed::seed_if_new(&mut conn, &data).map_err(|e| format!("seed failed: {e}"))?;
+            let started = std::time::Instant::now();
+            let report = store::generate::generate(&mut conn, institutes, seed)
+                .map_err(|e| format!("generate failed: {e}"))?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "added {} synthetic institutes ({} budgets, {} headcounts) in {secs:.1} s",
+                report.institutes, report.budgets, report.headcounts
+            );
+            Ok(())
+        }
         Command::Keys(command) => run_keys(&cli.database, command),
         Command::Serve(args) => serve(&cli.database, args).await,
     }

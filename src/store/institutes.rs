@@ -183,18 +183,21 @@ pub fn assemble(
             .collect()
     };
 
-    let mut children: HashMap<String, Vec<RefRow>> = HashMap::new();
-    for (parent, id, slug, name) in institutes::table
+    // Sorted here, not in SQL: an ORDER BY tempts the planner to walk the whole name index
+    // instead of looking the few children up by parent.
+    let mut child_rows = institutes::table
         .filter(institutes::parent_id.eq_any(&ids))
         .select((
             institutes::parent_id.assume_not_null(),
+            institutes::sort_name,
             institutes::id,
             institutes::slug,
             institutes::name,
         ))
-        .order((institutes::sort_name, institutes::id))
-        .load::<(String, String, String, String)>(conn)?
-    {
+        .load::<(String, String, String, String, String)>(conn)?;
+    child_rows.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
+    let mut children: HashMap<String, Vec<RefRow>> = HashMap::new();
+    for (parent, _, id, slug, name) in child_rows {
         children.entry(parent).or_default().push((id, slug, name));
     }
 
@@ -418,9 +421,39 @@ fn order_clause(keys: &[SortKey]) -> String {
     parts.join(", ")
 }
 
-fn filtered(filter: &InstituteFilter) -> institutes::BoxedQuery<'_, MultiBackend> {
+/// `(column || '') IN ('a', 'b')`: the same test, in a form no index serves, so that the
+/// planner reads the sort's index instead of sorting every row of a broad filter. Only for the
+/// closed vocabularies (status, kind), whose values are fixed names and safe to inline.
+fn unindexed_in(column: &str, values: &[&str]) -> Condition {
+    let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+    literal(&format!("({column} || '') IN ({})", list.join(", ")))
+}
+
+/// The filtered query. `sorting_by_index`: the order has an index of its own (any sort but
+/// by name), and broad vocabulary filters should not steal the plan from it.
+fn filtered(
+    filter: &InstituteFilter,
+    sorting_by_index: bool,
+) -> institutes::BoxedQuery<'_, MultiBackend> {
     use institutes::dsl as i;
     let mut query = i::institutes.into_boxed::<MultiBackend>();
+    let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
+    let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+    if sorting_by_index {
+        if !kinds.is_empty() {
+            query = query.filter(unindexed_in("kind", &kinds));
+        }
+        if !statuses.is_empty() {
+            query = query.filter(unindexed_in("status", &statuses));
+        }
+    } else {
+        if !kinds.is_empty() {
+            query = query.filter(i::kind.eq_any(kinds));
+        }
+        if !statuses.is_empty() {
+            query = query.filter(i::status.eq_any(statuses));
+        }
+    }
     if !filter.countries.is_empty() {
         query = query.filter(i::country.eq_any(&filter.countries));
     }
@@ -436,12 +469,6 @@ fn filtered(filter: &InstituteFilter) -> institutes::BoxedQuery<'_, MultiBackend
                     .select(countries::code),
             ),
         );
-    }
-    if !filter.kinds.is_empty() {
-        query = query.filter(i::kind.eq_any(filter.kinds.iter().map(|k| k.as_str())));
-    }
-    if !filter.statuses.is_empty() {
-        query = query.filter(i::status.eq_any(filter.statuses.iter().map(|s| s.as_str())));
     }
     if !filter.sectors.is_empty() {
         query = query.filter(
@@ -482,6 +509,76 @@ fn filtered(filter: &InstituteFilter) -> institutes::BoxedQuery<'_, MultiBackend
     query
 }
 
+/// How a single-key sort reads an index: the indexed expression (missing values mapped to a
+/// sentinel that sorts them last in this direction) and the sentinel's cursor value.
+fn single_key(key: &SortKey) -> (String, Option<SortValue>) {
+    let column = key.field.column();
+    let (int_end, float_end) = if key.descending {
+        ("-2147483648", -1e300)
+    } else {
+        ("2147483647", 1e300)
+    };
+    match key.field {
+        SortField::Founded | SortField::Headcount => (
+            format!("COALESCE({column}, {int_end})"),
+            Some(SortValue::Int(int_end.parse().unwrap_or(0))),
+        ),
+        SortField::Budget => (
+            format!(
+                "COALESCE({column}, {})",
+                if key.descending { "-1e300" } else { "1e300" }
+            ),
+            Some(SortValue::Float(float_end)),
+        ),
+        _ => (column.to_string(), None),
+    }
+}
+
+/// Rows after `(value, id)` in the single-key order: one row-value comparison, which both
+/// engines answer with an index seek.
+fn single_key_after(key: &SortKey, k: &Keyset) -> Condition {
+    let (expr, sentinel) = single_key(key);
+    let op = if key.descending { "<" } else { ">" };
+    let head = format!("({expr}, id) {op} (");
+    let value = match (k.values.first(), sentinel) {
+        (Some(SortValue::Null) | None, Some(s)) => s,
+        (Some(v), _) => v.clone(),
+        (None, None) => SortValue::Null,
+    };
+    let id = k.id.clone();
+    match value {
+        SortValue::Int(v) => Box::new(
+            sql::<Bool>(&head)
+                .bind::<BigInt, _>(v)
+                .sql(", ")
+                .bind::<Text, _>(id)
+                .sql(")"),
+        ),
+        SortValue::Float(v) => Box::new(
+            sql::<Bool>(&head)
+                .bind::<Double, _>(v)
+                .sql(", ")
+                .bind::<Text, _>(id)
+                .sql(")"),
+        ),
+        SortValue::Time(v) => Box::new(
+            sql::<Bool>(&head)
+                .bind::<Timestamp, _>(v)
+                .sql(", ")
+                .bind::<Text, _>(id)
+                .sql(")"),
+        ),
+        SortValue::Text(v) => Box::new(
+            sql::<Bool>(&head)
+                .bind::<Text, _>(v)
+                .sql(", ")
+                .bind::<Text, _>(id)
+                .sql(")"),
+        ),
+        SortValue::Null => literal("1 = 0"),
+    }
+}
+
 /// A page of institutes in the order of `keys` (then id), starting after `after_key`.
 pub fn list(
     conn: &mut DbConnection,
@@ -491,13 +588,26 @@ pub fn list(
     limit: i64,
     rates: &Rates,
 ) -> QueryResult<Page<Institute>> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
-    let mut query = filtered(filter)
+    let total: i64 = filtered(filter, false).count().get_result(conn)?;
+    let single = keys.len() == 1;
+    let by_index = single && keys[0].field != SortField::Name;
+    let order = if single {
+        let (expr, _) = single_key(&keys[0]);
+        let dir = if keys[0].descending { "DESC" } else { "ASC" };
+        format!("{expr} {dir}, id {dir}")
+    } else {
+        order_clause(keys)
+    };
+    let mut query = filtered(filter, by_index)
         .select(InstituteRow::as_select())
-        .order(sql::<Text>(&order_clause(keys)))
+        .order(sql::<Text>(&order))
         .limit(limit + 1);
     if let Some(k) = after_key {
-        query = query.filter(after(keys, k));
+        query = query.filter(if single {
+            single_key_after(&keys[0], k)
+        } else {
+            after(keys, k)
+        });
     }
     let mut rows = query.load(conn)?;
     let next = if rows.len() as i64 > limit {

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod curation;
+pub mod generate;
 pub mod history;
 pub mod institutes;
 pub mod keys;
@@ -24,3 +25,23 @@ pub(crate) fn now() -> NaiveDateTime {
 }
 
 use chrono::Timelike;
+
+/// Inserts many rows in multi-row statements, in chunks that keep under both backends' limit
+/// on bound parameters. (The connection enum has no batch insert: it runs on the inner one.)
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let mut inserted = 0usize;
+        for chunk in $rows.chunks($chunk) {
+            inserted += match $conn {
+                crate::db::DbConnection::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?
+                }
+                crate::db::DbConnection::Postgresql(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?
+                }
+            };
+        }
+        inserted
+    }};
+}
+pub(crate) use insert_batch;

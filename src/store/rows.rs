@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = institutes)]
+#[diesel(table_name = institutes, treat_none_as_default_value = false)]
 pub struct InstituteRow {
     pub id: String,
     pub slug: String,
@@ -37,7 +37,7 @@ pub struct InstituteRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = budgets)]
+#[diesel(table_name = budgets, treat_none_as_default_value = false)]
 pub struct BudgetRow {
     pub id: String,
     pub institute_id: String,
@@ -69,7 +69,7 @@ impl BudgetRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = headcounts)]
+#[diesel(table_name = headcounts, treat_none_as_default_value = false)]
 pub struct HeadcountRow {
     pub id: String,
     pub institute_id: String,

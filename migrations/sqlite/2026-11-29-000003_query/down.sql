@@ -1,3 +1,10 @@
+DROP INDEX institutes_filter_cover;
+DROP INDEX institutes_founded_asc;
+DROP INDEX institutes_founded_desc;
+DROP INDEX institutes_headcount_asc;
+DROP INDEX institutes_headcount_desc;
+DROP INDEX institutes_budget_asc;
+DROP INDEX institutes_budget_desc;
 DROP INDEX institutes_created;
 DROP INDEX institutes_headcount;
 ALTER TABLE institutes DROP COLUMN headcount;

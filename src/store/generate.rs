@@ -1,0 +1,283 @@
+//! A realistic synthetic registry for measuring speed at scale (ROR holds about 120,000
+//! organizations): skewed countries, 1–4 sectors, about five years of budgets and headcounts
+//! each. Synthetic records are plainly named as such and never mixed into the seed data.
+
+use super::insert_batch;
+use super::now;
+use super::reference::{rates, sector_slugs};
+use super::rows::{BudgetRow, HeadcountRow, InstituteRow};
+use crate::db::schema::{budgets, headcounts, institute_sectors, institutes};
+use crate::db::DbConnection;
+use crate::model::figures::{latest_budget, BudgetFigure, BudgetKind};
+use crate::model::ids::{fold, slugify};
+use diesel::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Countries by weight, with the currency their figures are reported in.
+const COUNTRIES: &[(&str, u32, &str)] = &[
+    ("US", 200, "USD"),
+    ("CN", 140, "CNY"),
+    ("GB", 70, "GBP"),
+    ("DE", 70, "EUR"),
+    ("JP", 60, "JPY"),
+    ("FR", 50, "EUR"),
+    ("IN", 50, "INR"),
+    ("CA", 40, "CAD"),
+    ("KR", 40, "KRW"),
+    ("IT", 30, "EUR"),
+    ("ES", 30, "EUR"),
+    ("AU", 30, "AUD"),
+    ("BR", 30, "USD"),
+    ("NL", 20, "EUR"),
+    ("CH", 20, "CHF"),
+    ("SE", 20, "SEK"),
+    ("SG", 10, "SGD"),
+    ("IL", 10, "ILS"),
+    ("AE", 10, "AED"),
+    ("DK", 10, "DKK"),
+    ("NO", 10, "NOK"),
+    ("FI", 10, "EUR"),
+    ("AT", 10, "EUR"),
+    ("BE", 10, "EUR"),
+    ("PL", 10, "USD"),
+    ("MX", 10, "USD"),
+    ("ZA", 10, "USD"),
+    ("NG", 5, "USD"),
+    ("KE", 5, "USD"),
+    ("EG", 5, "USD"),
+    ("AR", 5, "USD"),
+    ("CL", 5, "USD"),
+    ("TW", 10, "USD"),
+    ("VN", 5, "USD"),
+    ("ID", 5, "USD"),
+    ("TR", 5, "USD"),
+];
+
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ran", "tu", "vel", "sor", "an", "bri", "cas", "del", "fen", "gor", "hal",
+    "ist", "jor", "kel", "lun", "mar", "nor", "ost", "pra", "quin", "ros", "sil", "tor", "ul",
+    "var", "wen", "xan", "yor", "zel",
+];
+const FIELDS: &[&str] = &[
+    "Artificial Intelligence",
+    "Machine Learning",
+    "Data Science",
+    "Robotics",
+    "Language Technology",
+    "Computer Vision",
+    "Intelligent Systems",
+    "Computational Biology",
+    "AI Safety",
+    "Digital Health",
+    "Climate Informatics",
+    "Autonomous Systems",
+    "Trustworthy AI",
+    "Quantum Computing",
+];
+const FORMS: &[&str] = &[
+    "Institute for",
+    "Centre for",
+    "Laboratory for",
+    "Research Center for",
+    "Academy of",
+    "School of",
+];
+const KINDS: &[(&str, u32)] = &[
+    ("university", 45),
+    ("public_research", 20),
+    ("non_profit", 15),
+    ("government", 8),
+    ("consortium", 7),
+    ("company", 5),
+];
+
+fn weighted<'a, T>(rng: &mut StdRng, items: &'a [T], weight: impl Fn(&T) -> u32) -> &'a T {
+    let total: u32 = items.iter().map(&weight).sum();
+    let mut pick = rng.random_range(0..total);
+    for item in items {
+        let w = weight(item);
+        if pick < w {
+            return item;
+        }
+        pick -= w;
+    }
+    &items[items.len() - 1]
+}
+
+fn place(rng: &mut StdRng) -> String {
+    let n = rng.random_range(2..=3);
+    let mut s: String = (0..n)
+        .map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())])
+        .collect();
+    if let Some(first) = s.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    s
+}
+
+/// What a generation added.
+#[derive(Debug, Default)]
+pub struct Generated {
+    pub institutes: usize,
+    pub budgets: usize,
+    pub headcounts: usize,
+}
+
+/// Adds `count` synthetic institutes (slugs start with `synthetic-`), deterministic for a seed.
+pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult<Generated> {
+    let sectors: Vec<String> = {
+        let mut s: Vec<String> = sector_slugs(conn)?.into_iter().collect();
+        s.sort();
+        s
+    };
+    let rates = rates(conn)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut report = Generated::default();
+    let stamp = now();
+    const BATCH: usize = 5_000;
+    let mut start = 0;
+    while start < count {
+        let end = (start + BATCH).min(count);
+        let mut rows = Vec::with_capacity(end - start);
+        let mut links = Vec::new();
+        let mut budget_rows = Vec::new();
+        let mut headcount_rows = Vec::new();
+        for i in start..end {
+            let (country, _, currency) = *weighted(&mut rng, COUNTRIES, |c| c.1);
+            let city = place(&mut rng);
+            let field = FIELDS[rng.random_range(0..FIELDS.len())];
+            let form = FORMS[rng.random_range(0..FORMS.len())];
+            let name = format!("{city} {form} {field}");
+            let id = format!("ins_syn{i:013}");
+            let slug = format!("synthetic-{}-{i}", slugify(&name));
+            let founded = 2025 - (rng.random_range(0.0f64..1.0).powi(2) * 75.0) as i32;
+            let kind = weighted(&mut rng, KINDS, |k| k.1).0;
+            let mut chosen: Vec<&String> = Vec::new();
+            for _ in 0..rng.random_range(1..=4) {
+                let s = &sectors[rng.random_range(0..sectors.len())];
+                if !chosen.contains(&s) {
+                    chosen.push(s);
+                }
+            }
+            for s in &chosen {
+                links.push((
+                    institute_sectors::institute_id.eq(id.clone()),
+                    institute_sectors::sector.eq((*s).clone()),
+                ));
+            }
+            let mut figures = Vec::new();
+            if rng.random_range(0..10) < 8 {
+                let usd = 10f64.powf(rng.random_range(6.0..9.0));
+                let rate = rates.units_per_usd(currency, 2024).unwrap_or(1.0);
+                let multi = rng.random_range(0..5) == 0;
+                for year in 2020..=2024 {
+                    let grown = usd * (1.0 + 0.05 * f64::from(year - 2020));
+                    let (kind, amount, period_end) = if multi {
+                        if year != 2020 {
+                            continue;
+                        }
+                        (
+                            BudgetKind::MultiYear,
+                            (grown * rate * 5.0) as i64,
+                            Some(2024),
+                        )
+                    } else {
+                        (BudgetKind::Annual, (grown * rate) as i64, None)
+                    };
+                    let row = BudgetRow {
+                        id: format!("bud_syn{i:011}{year}"),
+                        institute_id: id.clone(),
+                        year,
+                        kind: kind.as_str().into(),
+                        amount,
+                        currency: currency.into(),
+                        period_end,
+                        source: "synthetic: generated for benchmarks".into(),
+                        note: None,
+                        created_at: stamp,
+                        updated_at: stamp,
+                    };
+                    figures.push(row.to_figure());
+                    budget_rows.push(row);
+                }
+            }
+            let mut latest = (None, None);
+            if rng.random_range(0..10) < 7 {
+                let base = 10f64.powf(rng.random_range(1.0..3.8));
+                let staff_only = rng.random_range(0..4) == 0;
+                for year in 2020..=2024 {
+                    let n = (base * (1.0 + 0.04 * f64::from(year - 2020))) as i32;
+                    let (researchers, staff) = if staff_only {
+                        (None, Some(n))
+                    } else {
+                        (Some(n), Some(n + n / 3))
+                    };
+                    latest = (researchers, staff);
+                    headcount_rows.push(HeadcountRow {
+                        id: format!("hc_syn{i:012}{year}"),
+                        institute_id: id.clone(),
+                        year,
+                        researchers,
+                        staff,
+                        basis: if staff_only {
+                            "staff"
+                        } else {
+                            "researchers and staff"
+                        }
+                        .into(),
+                        source: "synthetic: generated for benchmarks".into(),
+                        created_at: stamp,
+                        updated_at: stamp,
+                    });
+                }
+            }
+            let figures: Vec<BudgetFigure> = figures;
+            let comparable = latest_budget(&figures, &rates)
+                .filter(|b| b.comparable)
+                .and_then(|b| b.usd.amount_usd)
+                .map(|v| v as f64);
+            rows.push(InstituteRow {
+                id,
+                slug,
+                sort_name: fold(&name),
+                name,
+                acronym: None,
+                aliases: "[]".into(),
+                kind: kind.into(),
+                status: if rng.random_range(0..20) == 0 {
+                    "inactive"
+                } else {
+                    "active"
+                }
+                .into(),
+                country: country.into(),
+                city: Some(city),
+                founded: Some(founded),
+                website: None,
+                description: Some("Synthetic record generated for benchmarks.".into()),
+                parent_id: None,
+                ror: None,
+                wikidata: None,
+                grid: None,
+                unverified_fields: "[]".into(),
+                latest_researchers: latest.0,
+                latest_staff: latest.1,
+                comparable_budget_usd: comparable,
+                headcount: latest.0.or(latest.1),
+                created_at: stamp,
+                updated_at: stamp,
+                version: 1,
+            });
+        }
+        conn.transaction(|conn| -> QueryResult<()> {
+            report.institutes += insert_batch!(conn, institutes::table, &rows, 500);
+            insert_batch!(conn, institute_sectors::table, &links, 1000);
+            report.budgets += insert_batch!(conn, budgets::table, &budget_rows, 1000);
+            report.headcounts += insert_batch!(conn, headcounts::table, &headcount_rows, 1000);
+            Ok(())
+        })?;
+        start = end;
+    }
+    Ok(report)
+}
