@@ -227,6 +227,14 @@ impl From<diesel::result::Error> for ApiError {
                 detail: "another record already holds one of these unique values".into(),
                 errors: Vec::new(),
             },
+            // A row it refers to went away (or never was): the request names something missing.
+            E::DatabaseError(K::ForeignKeyViolation, _) => ApiError::Conflict {
+                detail: "the change refers to a record that does not exist (any more)".into(),
+                errors: Vec::new(),
+            },
+            E::DatabaseError(K::ClosedConnection, _) => {
+                ApiError::Unavailable("the database connection was lost; retry".into())
+            }
             E::DatabaseError(K::SerializationFailure, _) => {
                 ApiError::Unavailable("a concurrent change got in the way; retry".into())
             }

@@ -432,7 +432,12 @@ fn rate_key(
 ) -> Result<(String, i32), ApiError> {
     let mut errors = Vec::new();
     let known = crate::store::reference::currency_codes(conn)?;
-    if !known.contains(currency) {
+    if currency == "USD" {
+        errors.push(crate::error::FieldError::new(
+            "currency",
+            "USD is the unit of every rate (1 by definition)",
+        ));
+    } else if !known.contains(currency) {
         errors.push(crate::error::FieldError::new(
             "currency",
             format!("'{}' is not an ISO 4217 code", currency.escape_debug()),

@@ -98,6 +98,7 @@ pub struct InstituteWrite {
 /// An RFC 7396 merge patch of an institute: the fields of `InstituteWrite`, each optional;
 /// `null` removes an optional field. The result is checked like a PUT body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct InstitutePatch {
     #[schema(example = "example-ai-institute")]
@@ -395,6 +396,7 @@ pub struct HistoryQuery {
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when older entries follow."))),
         (status = 400, response = super::problems::BadRequest),
         (status = 404, response = super::problems::NotFound),
+        (status = 410, response = super::problems::Gone),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )

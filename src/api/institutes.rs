@@ -211,7 +211,7 @@ pub async fn list_institutes(
     let keys = parse_sort(&mut check, query.sort.as_deref());
     let sort_text = query.sort.clone().unwrap_or_else(|| "name".into());
     let after = match query.cursor.as_deref() {
-        Some(c) => match decode_cursor(c, &sort_text, keys.len()) {
+        Some(c) => match decode_cursor(c, &sort_text, &keys) {
             Ok(k) => Some(k),
             Err(e) => {
                 check.errors.extend(e.to_problem().errors);

@@ -1,7 +1,7 @@
 //! Opaque keyset cursors and the `Link: rel="next"` header.
 
 use crate::error::ApiError;
-use crate::store::institutes::{Keyset, SortValue};
+use crate::store::institutes::{Keyset, SortField, SortKey, SortValue};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -50,8 +50,9 @@ pub fn encode_cursor(sort: &str, k: &Keyset) -> String {
     format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
 }
 
-/// Decodes an institute-page cursor, which must have been made for the same sort.
-pub fn decode_cursor(raw: &str, sort: &str, keys: usize) -> Result<Keyset, ApiError> {
+/// Decodes an institute-page cursor, which must have been made for the same sort, with a value
+/// of the right type for each key.
+pub fn decode_cursor(raw: &str, sort: &str, keys: &[SortKey]) -> Result<Keyset, ApiError> {
     let bad = || {
         ApiError::field(
             "cursor",
@@ -71,11 +72,16 @@ pub fn decode_cursor(raw: &str, sort: &str, keys: usize) -> Result<Keyset, ApiEr
         ));
     }
     let text_ok = |t: &str| !t.contains('\0') && t.len() <= 1000;
-    let values_ok = cursor.v.len() == keys
-        && cursor.v.iter().all(|v| match v {
-            SortValue::Text(t) => text_ok(t),
-            SortValue::Float(f) => f.is_finite(),
-            _ => true,
+    let values_ok = cursor.v.len() == keys.len()
+        && cursor.v.iter().zip(keys).all(|(v, k)| match (k.field, v) {
+            (SortField::Name, SortValue::Text(t)) => text_ok(t),
+            (SortField::Founded | SortField::Headcount, SortValue::Int(_) | SortValue::Null) => {
+                true
+            }
+            (SortField::Budget, SortValue::Float(f)) => f.is_finite(),
+            (SortField::Budget, SortValue::Null) => true,
+            (SortField::Updated | SortField::Created, SortValue::Time(_)) => true,
+            _ => false,
         });
     if !values_ok || !text_ok(&cursor.id) {
         return Err(bad());
@@ -111,15 +117,24 @@ mod tests {
             ],
             id: "ins_x".into(),
         };
-        assert_eq!(
-            decode_cursor(&encode_cursor("name,-founded", &k), "name,-founded", 2).unwrap(),
-            k
-        );
-        assert!(decode_cursor(&encode_cursor("name,-founded", &k), "name", 1).is_err());
-        assert!(decode_cursor("garbage", "name", 1).is_err());
-        assert!(decode_cursor("k1.!!!", "name", 1).is_err());
-        assert!(
-            decode_cursor(&format!("k1.{}", URL_SAFE_NO_PAD.encode("[1]")), "name", 1).is_err()
-        );
+        let name = SortKey {
+            field: SortField::Name,
+            descending: false,
+        };
+        let founded = SortKey {
+            field: SortField::Founded,
+            descending: true,
+        };
+        let both = [name, founded];
+        let cursor = encode_cursor("name,-founded", &k);
+        assert_eq!(decode_cursor(&cursor, "name,-founded", &both).unwrap(), k);
+        assert!(decode_cursor(&cursor, "name", &[name]).is_err());
+        // A value of the wrong type for its key is refused, not sent to the database.
+        let swapped = encode_cursor("-founded,name", &k);
+        assert!(decode_cursor(&swapped, "-founded,name", &[founded, name]).is_err());
+        assert!(decode_cursor("garbage", "name", &[name]).is_err());
+        assert!(decode_cursor("k1.!!!", "name", &[name]).is_err());
+        let short = format!("k1.{}", URL_SAFE_NO_PAD.encode("[1]"));
+        assert!(decode_cursor(&short, "name", &[name]).is_err());
     }
 }

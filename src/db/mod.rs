@@ -125,8 +125,10 @@ impl ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(DbError::Setup)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        // A connection left inside a failed transaction, or whose server went away, is dropped
+        // from the pool instead of failing the next request.
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 

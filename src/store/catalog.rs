@@ -8,7 +8,7 @@ use super::now;
 use super::reference::{program_from_row, rates, sectors_with_counts};
 use super::rows::{ProgramRow, RateRow};
 use crate::db::schema::{budgets, exchange_rates, institute_sectors, programs, sectors};
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::error::FieldError;
 use crate::model::access::Actor;
 use crate::model::history::{Action, Subject};
@@ -24,6 +24,9 @@ fn conflict(field: &str, message: String) -> WriteError {
 
 /// Resolves a programme reference (id or slug) to its id.
 pub fn program_id(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<String>> {
+    if !super::plausible_ref(reference) {
+        return Ok(None);
+    }
     programs::table
         .filter(programs::id.eq(reference).or(programs::slug.eq(reference)))
         .select(programs::id)
@@ -62,11 +65,6 @@ pub fn put_program(
 ) -> Result<Program, WriteError> {
     conn.transaction(|conn| {
         begin_write(conn, None)?;
-        if let (Backend::Postgres, Some(id)) = (conn.backend(), id) {
-            diesel::update(programs::table.find(id))
-                .set(programs::version.eq(programs::version))
-                .execute(conn)?;
-        }
         let before = match id {
             Some(id) => Some(get_program(conn, id)?),
             None => None,

@@ -47,12 +47,13 @@ pub fn etag<T: Serialize>(value: &T) -> String {
     format!("\"{}\"", &hex::encode(digest)[..24])
 }
 
-/// Whether an `If-Match` header value admits the current ETag (`*` admits anything).
+/// Whether an `If-Match` header value admits the current ETag (`*` admits anything). The
+/// comparison is strong (RFC 9110): a weak tag never matches.
 pub fn matches(if_match: &str, current: &str) -> bool {
     if_match
         .split(',')
         .map(str::trim)
-        .any(|tag| tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current))
+        .any(|tag| tag == "*" || tag == current)
 }
 
 /// Fails with the current ETag when `If-Match` was given and no longer matches.
@@ -63,25 +64,28 @@ pub fn check_precondition(if_match: Option<&str>, current: String) -> Result<(),
     }
 }
 
-/// Takes the write lock before anything is read, so the read-check-write that follows cannot
-/// interleave with another writer: on SQLite the database's single write lock (a transaction
-/// that writes first never meets a stale snapshot), on PostgreSQL the institute's row lock.
-pub fn begin_write(conn: &mut DbConnection, institute: Option<&str>) -> QueryResult<()> {
-    match (conn.backend(), institute) {
-        (Backend::Sqlite, _) => {
+/// Takes the write lock before anything is read, so that the read-check-write that follows
+/// cannot interleave with another writer, whatever rows the checks span (parent cycles,
+/// figures and rates, slugs): on SQLite the database's single write lock (a transaction that
+/// writes first never meets a stale snapshot); on PostgreSQL one transaction-scoped advisory
+/// lock that every write takes. Reads never wait for it.
+pub fn begin_write(conn: &mut DbConnection, _institute: Option<&str>) -> QueryResult<()> {
+    match conn.backend() {
+        Backend::Sqlite => {
             diesel::update(registry_meta::table.find("write_lock"))
                 .set(registry_meta::value.eq(registry_meta::value))
                 .execute(conn)?;
         }
-        (Backend::Postgres, Some(id)) => {
-            diesel::update(institutes::table.find(id))
-                .set(institutes::version.eq(institutes::version))
+        Backend::Postgres => {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
                 .execute(conn)?;
         }
-        (Backend::Postgres, None) => {}
     }
     Ok(())
 }
+
+/// The advisory lock key of registry writes on PostgreSQL.
+const WRITE_LOCK_KEY: i64 = 0x1_2e61_5472;
 
 /// The codes and slugs input is checked against.
 pub fn vocabulary(conn: &mut DbConnection) -> QueryResult<Vocabulary> {
@@ -552,6 +556,9 @@ fn budget_entry(
     institute: &str,
     entry: &str,
 ) -> Result<BudgetEntry, WriteError> {
+    if !super::plausible_ref(entry) {
+        return Err(WriteError::NotFound);
+    }
     let row = budgets::table
         .find(entry)
         .filter(budgets::institute_id.eq(institute))
@@ -717,6 +724,9 @@ fn headcount_entry(
     institute: &str,
     entry: &str,
 ) -> Result<HeadcountEntry, WriteError> {
+    if !super::plausible_ref(entry) {
+        return Err(WriteError::NotFound);
+    }
     let row = headcounts::table
         .find(entry)
         .filter(headcounts::institute_id.eq(institute))

@@ -23,6 +23,9 @@ use std::collections::HashMap;
 /// `ror:…`, `wikidata:…` or `grid:…`.
 pub fn resolve_live(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<String>> {
     use institutes::dsl as i;
+    if !super::plausible_ref(reference) {
+        return Ok(None);
+    }
     let query = i::institutes.select(i::id).into_boxed::<MultiBackend>();
     let query = if let Some(v) = reference.strip_prefix("ror:") {
         query.filter(i::ror.eq(v.to_string()))
@@ -56,6 +59,9 @@ pub enum Resolution {
 
 /// Resolves a reference to a live institute, a deleted one, or nothing.
 pub fn resolve(conn: &mut DbConnection, reference: &str) -> QueryResult<Resolution> {
+    if !super::plausible_ref(reference) {
+        return Ok(Resolution::Missing);
+    }
     if let Some(id) = resolve_live(conn, reference)? {
         return Ok(Resolution::Live(id));
     }
@@ -99,6 +105,9 @@ pub fn resolve(conn: &mut DbConnection, reference: &str) -> QueryResult<Resoluti
 
 /// Whether `id` is the id of a deleted institute.
 pub fn was_deleted(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    if !super::plausible_ref(id) {
+        return Ok(false);
+    }
     Ok(tombstones::table.find(id).count().get_result::<i64>(conn)? > 0)
 }
 

@@ -13,6 +13,12 @@ pub mod seed;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+/// Whether a reference from a client could name a record at all: bounded, no control
+/// characters (PostgreSQL refuses a NUL byte in text, which must not become a 500).
+pub fn plausible_ref(reference: &str) -> bool {
+    !reference.is_empty() && reference.len() <= 200 && !reference.chars().any(char::is_control)
+}
+
 pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }

@@ -7,8 +7,8 @@ use super::rows::{
     BudgetRow, CountryRow, CurrencyRow, HeadcountRow, InstituteRow, ProgramRow, RateRow, SectorRow,
 };
 use crate::db::schema::{
-    budgets, countries, currencies, exchange_rates, headcounts, institute_sectors, institutes,
-    programs, registry_meta, sectors,
+    budgets, countries, currencies, exchange_rates, former_slugs, headcounts, institute_sectors,
+    institutes, programs, registry_meta, sectors, tombstones,
 };
 use crate::db::DbConnection;
 use crate::model::ids::{fold, seed_id};
@@ -235,6 +235,8 @@ pub fn seed_if_new(conn: &mut DbConnection, data: &Dataset) -> QueryResult<Optio
 /// currency and year), in one transaction. Running it twice adds nothing the second time.
 pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> {
     conn.transaction(|conn| {
+        // Two servers starting on one new database: the second waits, then adds nothing.
+        super::curation::begin_write(conn, None)?;
         let mut report = SeedReport::default();
         let stamp = now();
 
@@ -287,13 +289,39 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
             report.exchange_rates += 1;
         }
 
-        let have: HashSet<String> = institutes::table
+        // A seed institute is added only when nothing holds or held its id or slug: a
+        // curator's deletion or rename is not undone, and ids are never reused.
+        let mut have: HashSet<String> = institutes::table
             .select(institutes::slug)
             .load(conn)?
             .into_iter()
             .collect();
+        have.extend(
+            institutes::table
+                .select(institutes::id)
+                .load::<String>(conn)?,
+        );
+        have.extend(
+            former_slugs::table
+                .select(former_slugs::slug)
+                .load::<String>(conn)?,
+        );
+        have.extend(
+            tombstones::table
+                .select(tombstones::slug)
+                .load::<String>(conn)?,
+        );
+        have.extend(
+            tombstones::table
+                .select(tombstones::id)
+                .load::<String>(conn)?,
+        );
         let mut added: Vec<(String, &SeedInstitute)> = Vec::new();
-        for institute in data.institutes.iter().filter(|i| !have.contains(&i.slug)) {
+        for institute in data
+            .institutes
+            .iter()
+            .filter(|i| !have.contains(&i.slug) && !have.contains(&seed_id("ins", &i.slug)))
+        {
             let id = seed_id("ins", &institute.slug);
             diesel::insert_into(institutes::table)
                 .values(&InstituteRow {

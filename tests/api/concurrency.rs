@@ -45,3 +45,38 @@ async fn concurrent_patches_with_one_etag_have_exactly_one_winner() {
     let history = get_ok(&app, "/v1/institutes/amii/history").await;
     assert_eq!(history["total"], 1, "one change, one history row");
 }
+
+#[actix_rt::test]
+async fn concurrent_parent_changes_never_form_a_cycle() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "racer", "editor");
+    for round in 0..5 {
+        // Two unlinked institutes each try to become the other's child at the same time.
+        let (a, b) = (format!("cycle-a-{round}"), format!("cycle-b-{round}"));
+        for slug in [&a, &b] {
+            let r = post_json(
+                &app,
+                "/v1/institutes",
+                &k,
+                json!({"slug": slug, "name": slug, "kind": "company", "country": "GB"}),
+            )
+            .await;
+            assert_eq!(r.status, 201);
+        }
+        let (uri_a, uri_b) = (format!("/v1/institutes/{a}"), format!("/v1/institutes/{b}"));
+        let first = patch_json(&app, &uri_a, &k, json!({"parent": b}), None);
+        let second = patch_json(&app, &uri_b, &k, json!({"parent": a}), None);
+        let (r1, r2) = futures_util::join!(first, second);
+        let statuses = [r1.status.as_u16(), r2.status.as_u16()];
+        assert!(
+            statuses.contains(&200) && statuses.contains(&400),
+            "{statuses:?}"
+        );
+        let pa = get_ok(&app, &format!("/v1/institutes/{a}")).await;
+        let pb = get_ok(&app, &format!("/v1/institutes/{b}")).await;
+        assert!(
+            pa["parent"].is_null() || pb["parent"].is_null(),
+            "a cycle formed"
+        );
+    }
+}

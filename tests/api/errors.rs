@@ -100,3 +100,116 @@ async fn country_paths_are_strict() {
     get(&app, "/v1/countries/gb").await.problem(404);
     get(&app, "/v1/countries/GBR").await.problem(404);
 }
+
+#[actix_rt::test]
+async fn references_no_record_could_have_are_404s_or_named_400s() {
+    let (_db, pool, app) = app().await;
+    for uri in [
+        "/v1/institutes/mila/budgets/%00",
+        "/v1/institutes/mila/headcounts/a%00b",
+        "/v1/institutes/a%00b/history",
+        "/v1/programs/%00",
+        "/v1/sectors/%00",
+    ] {
+        get(&app, uri).await.problem(404);
+    }
+    assert_eq!(
+        get(&app, "/v1/institutes?ids=%00").await.fields(),
+        vec!["ids"]
+    );
+    assert_eq!(
+        get(&app, "/v1/institutes?parent=a%00").await.fields(),
+        vec!["parent"]
+    );
+    let k = key(&pool, "k", "editor");
+    let r = send(
+        &app,
+        write(
+            actix_web::http::Method::DELETE,
+            "/v1/institutes/amii?merged_into=%00",
+            Some(&k),
+            None,
+            "",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.fields(), vec!["merged_into"]);
+    // A forged cursor whose value does not fit its sort key.
+    use base64::Engine;
+    let forged =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"s":"name","v":[5],"id":"x"}"#);
+    assert_eq!(
+        get(&app, &format!("/v1/institutes?cursor=k1.{forged}"))
+            .await
+            .fields(),
+        vec!["cursor"]
+    );
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(r#"{"s":"-updated","v":["x"],"id":"x"}"#);
+    assert_eq!(
+        get(
+            &app,
+            &format!("/v1/institutes?sort=-updated&cursor=k1.{forged}")
+        )
+        .await
+        .fields(),
+        vec!["cursor"]
+    );
+}
+
+#[actix_rt::test]
+async fn if_match_is_compared_strongly() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "k", "editor");
+    let tag = get(&app, "/v1/institutes/mila")
+        .await
+        .header("etag")
+        .unwrap();
+    let weak = format!("W/{tag}");
+    patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        serde_json::json!({"city": "X"}),
+        Some(&weak),
+    )
+    .await
+    .problem(412);
+    let req = write(
+        actix_web::http::Method::PATCH,
+        "/v1/institutes/mila",
+        Some(&k),
+        Some(&serde_json::json!({"city": "X"})),
+        "application/merge-patch+json",
+        None,
+    )
+    .insert_header((
+        "If-Match",
+        actix_web::http::header::HeaderValue::from_bytes(b"\"\xff\"").unwrap(),
+    ));
+    send(&app, req).await.problem(412);
+    let unknown = patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        serde_json::json!({"colour": "red"}),
+        Some(&tag),
+    )
+    .await;
+    assert_eq!(unknown.fields(), vec!["/colour"]);
+    let admin = key(&pool, "a", "admin");
+    let r = send(
+        &app,
+        write(
+            actix_web::http::Method::PUT,
+            "/v1/exchange-rates/USD/2024",
+            Some(&admin),
+            Some(&serde_json::json!({"units_per_usd": 2, "source": "s"})),
+            "application/json",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.fields(), vec!["currency"]);
+}

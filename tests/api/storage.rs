@@ -119,3 +119,24 @@ async fn pages_stay_exact_while_records_come_and_go() {
         "every record present throughout is seen exactly once"
     );
 }
+
+#[test]
+fn every_seed_record_passes_the_write_rules() {
+    use institute_registry::model::input::InstituteInput;
+    use institute_registry::store::{curation, institutes as store, reference};
+    let (_db, pool) = seeded();
+    let mut conn = pool.get().unwrap();
+    let vocab = curation::vocabulary(&mut conn).unwrap();
+    let rates = reference::rates(&mut conn).unwrap();
+    let ids: Vec<String> = institutes::table
+        .select(institutes::id)
+        .load(&mut conn)
+        .unwrap();
+    for id in ids {
+        let record = store::get(&mut conn, &id, &rates).unwrap().unwrap();
+        let body = curation::as_input(&record);
+        if let Err(errors) = InstituteInput::read(&body, &vocab) {
+            panic!("{}: {errors:?}", record.slug);
+        }
+    }
+}
