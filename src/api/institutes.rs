@@ -9,7 +9,9 @@ use crate::model::figures::{BudgetSeries, HeadcountSeries};
 use crate::model::institute::{Institute, InstituteKind, InstituteStatus};
 use crate::store::curation::etag;
 use crate::store::institutes::{self as store, InstituteFilter, Resolution, SortField, SortKey};
-use crate::store::reference::{country_codes, rates, region_names_of, sector_slugs};
+use crate::store::reference::{
+    country_codes, currency_codes, rates, region_names_of, sector_slugs,
+};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -262,6 +264,11 @@ pub async fn list_institutes(
         .currency
         .as_deref()
         .map(|c| c.trim().to_ascii_uppercase());
+    if let Some(c) = &currency {
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            check.fail("currency", "must be an ISO 4217 code such as EUR");
+        }
+    }
     let ids = check.list("ids", query.ids.as_deref(), 100);
     let updated_since = query.updated_since.as_deref().and_then(|t| {
         match chrono::DateTime::parse_from_rfc3339(t.trim()) {
@@ -305,10 +312,17 @@ pub async fn list_institutes(
                     check.fail("sector", format!("unknown sector '{s}'; see /v1/sectors"));
                 }
             }
+            let mut currency_ok = true;
+            if let Some(c) = &currency {
+                currency_ok = c.len() == 3 && currency_codes(conn)?.contains(c);
+                if c.len() == 3 && !currency_ok {
+                    check.fail("currency", format!("unknown ISO 4217 code '{c}'"));
+                }
+            }
             let rates = rates(conn)?;
             let mut to_usd =
                 |field: &str, amount: Option<i64>| -> Option<f64> {
-                    let amount = amount?;
+                    let amount = amount.filter(|_| currency_ok)?;
                     let code = currency.clone().unwrap_or_else(|| "USD".into());
                     match rates.latest_units_per_usd(&code) {
                         Some(rate) => Some(amount as f64 / rate),

@@ -234,6 +234,8 @@ async fn query_errors_name_their_parameter() {
         ("/v1/institutes?headcount_min=-5", "headcount_min"),
         ("/v1/institutes?budget_max=1e9", "budget_max"),
         ("/v1/institutes?budget_min=5&currency=XYZ", "currency"),
+        ("/v1/institutes?currency=", "currency"),
+        ("/v1/institutes?currency=QQQ", "currency"),
         ("/v1/institutes?region=Atlantis", "region"),
         ("/v1/institutes?parent=nobody", "parent"),
         ("/v1/institutes?ids=mila,nobody", "ids"),
