@@ -112,6 +112,13 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
     let backend = db::Backend::from_url(&database.database_url);
     let pool =
         db::connect(&database.database_url, database.pool_size).map_err(|e| e.to_string())?;
+    {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let filled = store::search::backfill(&mut conn).map_err(|e| e.to_string())?;
+        if filled > 0 {
+            log::info!("search text filled in for {filled} institutes");
+        }
+    }
     if !args.no_seed {
         let data = store::seed::Dataset::embedded()?;
         let mut conn = pool.get().map_err(|e| e.to_string())?;

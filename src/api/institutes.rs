@@ -1,17 +1,16 @@
 //! `/v1/institutes`: the list, one record, and its figure series.
 
 use super::body::if_none_match;
+use super::filters::{self, FilterParams, FILTER_NAMES};
 use super::paging::{decode_cursor, encode_cursor, next_link};
-use super::params::{parse_query, Checker};
+use super::params::{check_names, parse_query, Checker};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::figures::{BudgetSeries, HeadcountSeries};
-use crate::model::institute::{Institute, InstituteKind, InstituteStatus};
+use crate::model::institute::Institute;
 use crate::store::curation::etag;
-use crate::store::institutes::{self as store, InstituteFilter, Resolution, SortField, SortKey};
-use crate::store::reference::{
-    country_codes, currency_codes, rates, region_names_of, sector_slugs,
-};
+use crate::store::institutes::{self as store, Resolution, SortField, SortKey};
+use crate::store::reference::rates;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -49,73 +48,14 @@ pub struct InstitutePage {
     pub deleted: Option<Vec<Tombstone>>,
 }
 
-/// Filters, sort and paging of the institute list. Lists are comma-separated and mean "any of".
+/// Sort and paging of the institute list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListInstitutesQuery {
-    /// ISO 3166-1 alpha-2 country codes, comma-separated (any of; case-insensitive).
-    #[param(example = "CA,GB", pattern = r"^[A-Za-z]{2}(,[A-Za-z]{2}){0,49}$")]
-    pub country: Option<String>,
-    /// UN M49 regions or sub-regions, comma-separated (any of; case-insensitive): `Asia`,
-    /// `Europe`, `Americas`, `Africa`, `Oceania`, `Eastern Asia`, `Northern America`, …
-    #[param(example = "Asia")]
-    pub region: Option<String>,
-    /// Sector slugs from `/v1/sectors`, comma-separated (any of). An unknown slug is a 400.
-    #[param(
-        example = "healthcare",
-        pattern = r"^[a-z0-9-]{1,100}(,[a-z0-9-]{1,100}){0,49}$"
-    )]
-    pub sector: Option<String>,
-    /// Kinds, comma-separated (any of): government, public_research, university, non_profit,
-    /// consortium, company.
-    #[param(
-        example = "non_profit,university",
-        pattern = r"^(government|public_research|university|non_profit|consortium|company)(,(government|public_research|university|non_profit|consortium|company)){0,49}$"
-    )]
-    pub kind: Option<String>,
-    /// Statuses, comma-separated (any of): active, inactive, withdrawn. Default `active`;
-    /// `all` for every status.
-    #[param(
-        example = "active",
-        pattern = r"^(all|(active|inactive|withdrawn)(,(active|inactive|withdrawn)){0,49})$"
-    )]
-    pub status: Option<String>,
-    /// Founded in or after this year.
-    #[param(value_type = Option<i32>, minimum = 1000, maximum = 3000, example = 2010)]
-    pub founded_from: Option<String>,
-    /// Founded in or before this year.
-    #[param(value_type = Option<i32>, minimum = 1000, maximum = 3000, example = 2020)]
-    pub founded_to: Option<String>,
-    /// At least this latest headcount (researchers, or staff where no researchers are counted).
-    #[param(value_type = Option<i32>, minimum = 0, example = 300)]
-    pub headcount_min: Option<String>,
-    /// At most this latest headcount.
-    #[param(value_type = Option<i32>, minimum = 0, example = 5000)]
-    pub headcount_max: Option<String>,
-    /// At least this comparable budget (annual, or annualized multi-year), in `currency`.
-    #[param(value_type = Option<i64>, minimum = 0, example = 10000000)]
-    pub budget_min: Option<String>,
-    /// At most this comparable budget, in `currency`.
-    #[param(value_type = Option<i64>, minimum = 0, example = 1000000000)]
-    pub budget_max: Option<String>,
-    /// ISO 4217 code of `budget_min`/`budget_max` (default USD), converted at the latest
-    /// published yearly rate of that currency.
-    #[param(example = "EUR", pattern = "^[A-Za-z]{3}$")]
-    pub currency: Option<String>,
-    /// Only children of this institute (id or slug).
-    #[param(example = "cifar")]
-    pub parent: Option<String>,
-    /// Only these institutes: up to 100 ids or slugs, comma-separated. An unknown one is a 400.
-    #[param(example = "mila,vector-institute,amii")]
-    pub ids: Option<String>,
-    /// A change feed: only institutes changed at or after this time (RFC 3339); the first page
-    /// also lists the institutes deleted since then in `deleted`. Combine with `sort=updated`.
-    #[param(example = "2026-01-01T00:00:00Z")]
-    pub updated_since: Option<String>,
-    /// Sort keys, comma-separated, each optionally prefixed with `-` for descending: name,
-    /// founded, budget (comparable, in USD), headcount, updated, created. Ties break on id;
-    /// missing values sort last. Default `name`.
+pub struct PageParams {
+    /// Sort keys, comma-separated, each optionally prefixed with `-` for descending:
+    /// relevance (only with `q`), name, founded, budget (comparable, in USD), headcount,
+    /// updated, created. Ties break on id; missing values sort last. Default `name`, or
+    /// `relevance,name` with `q`.
     #[param(example = "-budget,name")]
     pub sort: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -129,32 +69,12 @@ pub struct ListInstitutesQuery {
     pub cursor: Option<String>,
 }
 
-const LIST_PARAMS: &[&str] = &[
-    "country",
-    "region",
-    "sector",
-    "kind",
-    "status",
-    "founded_from",
-    "founded_to",
-    "headcount_min",
-    "headcount_max",
-    "budget_min",
-    "budget_max",
-    "currency",
-    "parent",
-    "ids",
-    "updated_since",
-    "sort",
-    "limit",
-    "cursor",
-];
-const MAX_LIST_VALUES: usize = 50;
+const PAGE_NAMES: &[&str] = &["sort", "limit", "cursor"];
 
 /// Parses `sort`: known fields, each at most once.
-fn parse_sort(check: &mut Checker, raw: Option<&str>) -> Vec<SortKey> {
+fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
     let mut keys: Vec<SortKey> = Vec::new();
-    for part in check.list("sort", Some(raw.unwrap_or("name")), 6) {
+    for part in check.list("sort", Some(raw), 7) {
         let (descending, name) = match part.strip_prefix('-') {
             Some(n) => (true, n),
             None => (false, part.as_str()),
@@ -162,6 +82,9 @@ fn parse_sort(check: &mut Checker, raw: Option<&str>) -> Vec<SortKey> {
         match SortField::parse(name) {
             Some(field) if keys.iter().any(|k| k.field == field) => {
                 check.fail("sort", format!("'{name}' is given more than once"))
+            }
+            Some(SortField::Relevance) if !search => {
+                check.fail("sort", "'relevance' needs a search: give q")
             }
             Some(field) => keys.push(SortKey { field, descending }),
             None => check.fail(
@@ -193,7 +116,7 @@ fn parse_sort(check: &mut Checker, raw: Option<&str>) -> Vec<SortKey> {
 #[utoipa::path(
     tag = "institutes",
     operation_id = "listInstitutes",
-    params(ListInstitutesQuery),
+    params(FilterParams, PageParams),
     responses(
         (status = 200, description = "A page of institutes.", body = InstitutePage,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows."))),
@@ -207,12 +130,21 @@ pub async fn list_institutes(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query: ListInstitutesQuery = parse_query(req.query_string(), LIST_PARAMS)?;
+    let accepted = [FILTER_NAMES, PAGE_NAMES].concat();
+    check_names(req.query_string(), &accepted)?;
+    let params: FilterParams = parse_query(req.query_string(), &accepted)?;
+    let paging: PageParams = parse_query(req.query_string(), &accepted)?;
     let mut check = Checker::default();
-    let limit = check.int("limit", query.limit.as_deref(), 1, 100, 20);
-    let keys = parse_sort(&mut check, query.sort.as_deref());
-    let sort_text = query.sort.clone().unwrap_or_else(|| "name".into());
-    let after = match query.cursor.as_deref() {
+    let raw = filters::parse(&params, &mut check);
+    let limit = check.int("limit", paging.limit.as_deref(), 1, 100, 20);
+    let default_sort = if raw.has_search() {
+        "relevance,name"
+    } else {
+        "name"
+    };
+    let sort_text = paging.sort.clone().unwrap_or_else(|| default_sort.into());
+    let keys = parse_sort(&mut check, &sort_text, raw.has_search());
+    let after = match paging.cursor.as_deref() {
         Some(c) => match decode_cursor(c, &sort_text, &keys) {
             Ok(k) => Some(k),
             Err(e) => {
@@ -222,179 +154,31 @@ pub async fn list_institutes(
         },
         None => None,
     };
-    let kinds = check.list_of(
-        "kind",
-        query.kind.as_deref(),
-        MAX_LIST_VALUES,
-        &InstituteKind::names(),
-        InstituteKind::parse,
-    );
-    let statuses = match query.status.as_deref() {
-        Some("all") => Vec::new(),
-        None => vec![InstituteStatus::Active],
-        raw => check.list_of(
-            "status",
-            raw,
-            MAX_LIST_VALUES,
-            &format!("{} or all", InstituteStatus::names()),
-            InstituteStatus::parse,
-        ),
-    };
-    let upper =
-        |v: Vec<String>| -> Vec<String> { v.into_iter().map(|c| c.to_ascii_uppercase()).collect() };
-    let countries = upper(check.list("country", query.country.as_deref(), MAX_LIST_VALUES));
-    let regions = check.list("region", query.region.as_deref(), MAX_LIST_VALUES);
-    let sectors = check.list("sector", query.sector.as_deref(), MAX_LIST_VALUES);
-    let year = |check: &mut Checker, name: &str, raw: Option<&str>| {
-        raw.map(|_| check.int(name, raw, 1000, 3000, 0) as i32)
-    };
-    let founded_from = year(&mut check, "founded_from", query.founded_from.as_deref());
-    let founded_to = year(&mut check, "founded_to", query.founded_to.as_deref());
-    let count = |check: &mut Checker, name: &str, raw: Option<&str>| {
-        raw.map(|_| check.int(name, raw, 0, i64::from(i32::MAX), 0) as i32)
-    };
-    let headcount_min = count(&mut check, "headcount_min", query.headcount_min.as_deref());
-    let headcount_max = count(&mut check, "headcount_max", query.headcount_max.as_deref());
-    let money = |check: &mut Checker, name: &str, raw: Option<&str>| {
-        raw.map(|_| check.int(name, raw, 0, crate::model::input::MAX_AMOUNT, 0))
-    };
-    let budget_min = money(&mut check, "budget_min", query.budget_min.as_deref());
-    let budget_max = money(&mut check, "budget_max", query.budget_max.as_deref());
-    let currency = query
-        .currency
-        .as_deref()
-        .map(|c| c.trim().to_ascii_uppercase());
-    if let Some(c) = &currency {
-        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            check.fail("currency", "must be an ISO 4217 code such as EUR");
-        }
-    }
-    let ids = check.list("ids", query.ids.as_deref(), 100);
-    let updated_since = query.updated_since.as_deref().and_then(|t| {
-        match chrono::DateTime::parse_from_rfc3339(t.trim()) {
-            Ok(t) => Some(t.naive_utc()),
-            Err(_) => {
-                check.fail(
-                    "updated_since",
-                    "must be an RFC 3339 time such as 2026-01-01T00:00:00Z",
-                );
-                None
-            }
-        }
-    });
-    let parent = query.parent.clone();
     let first_page = after.is_none();
+    let updated_since = raw.updated_since();
 
-    let (page, deleted) =
-        db(&state, move |conn| {
-            if !countries.is_empty() {
-                let known = country_codes(conn)?;
-                for c in countries.iter().filter(|c| !known.contains(*c)) {
-                    check.fail("country", format!("unknown ISO 3166-1 alpha-2 code '{c}'"));
-                }
-            }
-            let mut region_names = Vec::new();
-            if !regions.is_empty() {
-                let known = region_names_of(conn)?;
-                for r in &regions {
-                    match known.iter().find(|k| k.eq_ignore_ascii_case(r)) {
-                        Some(k) => region_names.push(k.clone()),
-                        None => check.fail(
-                            "region",
-                            format!("unknown region '{r}'; one of {}", known.join(", ")),
-                        ),
-                    }
-                }
-            }
-            if !sectors.is_empty() {
-                let known = sector_slugs(conn)?;
-                for s in sectors.iter().filter(|s| !known.contains(*s)) {
-                    check.fail("sector", format!("unknown sector '{s}'; see /v1/sectors"));
-                }
-            }
-            let mut currency_ok = true;
-            if let Some(c) = &currency {
-                currency_ok = c.len() == 3 && currency_codes(conn)?.contains(c);
-                if c.len() == 3 && !currency_ok {
-                    check.fail("currency", format!("unknown ISO 4217 code '{c}'"));
-                }
-            }
-            let rates = rates(conn)?;
-            let mut to_usd =
-                |field: &str, amount: Option<i64>| -> Option<f64> {
-                    let amount = amount.filter(|_| currency_ok)?;
-                    let code = currency.clone().unwrap_or_else(|| "USD".into());
-                    match rates.latest_units_per_usd(&code) {
-                        Some(rate) => Some(amount as f64 / rate),
-                        None => {
-                            check.fail(
-                        if currency.is_some() { "currency" } else { field },
-                        format!("no exchange rate is known for '{code}'; see /v1/exchange-rates"),
-                    );
-                            None
-                        }
-                    }
-                };
-            let budget_min_usd = to_usd("budget_min", budget_min);
-            let budget_max_usd = to_usd("budget_max", budget_max);
-            let mut id_list = Vec::new();
-            for r in &ids {
-                match store::resolve_live(conn, r)? {
-                    Some(id) => id_list.push(id),
-                    None => check.fail(
-                        "ids",
-                        format!("no institute has the id or slug '{}'", r.escape_debug()),
-                    ),
-                }
-            }
-            let parent_id = match &parent {
-                Some(p) => match store::resolve_live(conn, p)? {
-                    Some(id) => Some(id),
-                    None => {
-                        check.fail(
-                            "parent",
-                            format!("no institute has the id or slug '{}'", p.escape_debug()),
-                        );
-                        None
-                    }
-                },
-                None => None,
-            };
-            check.finish()?;
-            let filter = InstituteFilter {
-                countries,
-                regions: region_names,
-                sectors,
-                kinds,
-                statuses,
-                founded_from,
-                founded_to,
-                headcount_min,
-                headcount_max,
-                budget_min_usd,
-                budget_max_usd,
-                parent: parent_id,
-                ids: id_list,
-                updated_since,
-            };
-            let page = store::list(conn, &filter, &keys, after.as_ref(), limit, &rates)?;
-            let deleted = match (updated_since, first_page) {
-                (Some(since), true) => Some(
-                    store::deleted_since(conn, since, 10_000)?
-                        .into_iter()
-                        .map(|(id, slug, merged_into, at)| Tombstone {
-                            id,
-                            slug,
-                            merged_into,
-                            deleted_at: at.and_utc(),
-                        })
-                        .collect(),
-                ),
-                _ => None,
-            };
-            Ok((page, deleted))
-        })
-        .await?;
+    let (page, deleted) = db(&state, move |conn| {
+        let rates = rates(conn)?;
+        let filter = filters::resolve(conn, raw, &rates, &mut check)?;
+        check.finish()?;
+        let page = store::list(conn, &filter, &keys, after.as_ref(), limit, &rates)?;
+        let deleted = match (updated_since, first_page) {
+            (Some(since), true) => Some(
+                store::deleted_since(conn, since, 10_000)?
+                    .into_iter()
+                    .map(|(id, slug, merged_into, at)| Tombstone {
+                        id,
+                        slug,
+                        merged_into,
+                        deleted_at: at.and_utc(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        Ok((page, deleted))
+    })
+    .await?;
 
     let next_cursor = page.next.as_ref().map(|k| encode_cursor(&sort_text, k));
     let mut response = HttpResponse::Ok();

@@ -6,12 +6,14 @@ pub mod body;
 pub mod catalog;
 pub mod curation;
 pub mod figures;
+pub mod filters;
 pub mod health;
 pub mod institutes;
 pub mod paging;
 pub mod params;
 pub mod problems;
 pub mod reference;
+pub mod search;
 
 use crate::db::{Backend, DbConnection, Pool};
 use crate::error::{ApiError, FieldError, Problem};
@@ -112,6 +114,8 @@ impl utoipa::Modify for BearerAuth {
 fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(institutes::list_institutes)
         .service(curation::create_institute)
+        .service(search::suggest)
+        .service(search::match_affiliation)
         .service(institutes::get_institute)
         .service(curation::replace_institute)
         .service(curation::patch_institute)

@@ -75,6 +75,7 @@ pub fn decode_cursor(raw: &str, sort: &str, keys: &[SortKey]) -> Result<Keyset, 
     let values_ok = cursor.v.len() == keys.len()
         && cursor.v.iter().zip(keys).all(|(v, k)| match (k.field, v) {
             (SortField::Name, SortValue::Text(t)) => text_ok(t),
+            (SortField::Relevance, SortValue::Int(t)) => (0..=3).contains(t),
             (SortField::Founded | SortField::Headcount, SortValue::Int(_) | SortValue::Null) => {
                 true
             }

@@ -21,6 +21,38 @@ pub fn parse_query<T: DeserializeOwned>(query: &str, accepted: &[&str]) -> Resul
     })
 }
 
+/// Checks a query string's parameter names: each must be accepted and given once. All
+/// problems are reported together. Values are then read by `parse_query` into structs that
+/// take a part of the parameters each.
+pub fn check_names(query: &str, accepted: &[&str]) -> Result<(), ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::field("query", format!("malformed query string: {e}")))?;
+    let mut errors = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, _) in &pairs {
+        if !accepted.contains(&name.as_str()) {
+            errors.push(FieldError::new(
+                name,
+                format!("unknown query parameter; accepted: {}", accepted.join(", ")),
+            ));
+        } else if seen.contains(&name.as_str()) {
+            if !errors.iter().any(|e: &FieldError| e.field == *name) {
+                errors.push(FieldError::new(
+                    name,
+                    "given more than once; separate several values with commas",
+                ));
+            }
+        } else {
+            seen.push(name);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::fields(errors))
+    }
+}
+
 /// Collects field errors while values are checked one after another.
 #[derive(Default)]
 pub struct Checker {

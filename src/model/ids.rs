@@ -91,6 +91,9 @@ pub fn slugify(name: &str) -> String {
     slug
 }
 
+/// Slugs no institute may have: they name endpoints under `/v1/institutes/`.
+pub const RESERVED_SLUGS: &[&str] = &["match", "suggest"];
+
 /// Whether `s` is a valid slug: `[a-z0-9-]{1,100}`.
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()

@@ -2,7 +2,7 @@
 //! reported at once, each with the JSON pointer of its field.
 
 use super::figures::BudgetKind;
-use super::ids::is_slug;
+use super::ids::{is_slug, RESERVED_SLUGS};
 use super::institute::{InstituteKind, InstituteStatus};
 use crate::error::FieldError;
 use chrono::Datelike;
@@ -366,6 +366,11 @@ impl InstituteInput {
         if let Some(s) = &slug {
             if !is_slug(s) {
                 r.fail("/slug", "must match [a-z0-9-]{1,100}");
+            } else if RESERVED_SLUGS.contains(&s.as_str()) {
+                r.fail(
+                    "/slug",
+                    format!("'{s}' is reserved: /v1/institutes/{s} is an endpoint"),
+                );
             }
         }
         let name = r.string(obj, "", "name", 300);

@@ -7,8 +7,10 @@ pub mod history;
 pub mod ids;
 pub mod input;
 pub mod institute;
+pub mod matching;
 pub mod money;
 pub mod reference;
+pub mod text;
 
 /// Declares a closed vocabulary stored as text: serde and OpenAPI use the same snake_case
 /// names as the database.

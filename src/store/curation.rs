@@ -17,6 +17,7 @@ use crate::model::history::{Action, Subject};
 use crate::model::ids::{fold, new_id, slugify};
 use crate::model::input::{BudgetInput, HeadcountInput, InstituteInput, Vocabulary};
 use crate::model::institute::Institute;
+use crate::model::text::{acronym_key, search_text};
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -142,6 +143,9 @@ pub fn as_input(record: &Institute) -> Value {
 
 /// Whether a slug is in use by another institute, as a former slug, or by a deleted one.
 fn slug_taken(conn: &mut DbConnection, slug: &str, except: Option<&str>) -> QueryResult<bool> {
+    if crate::model::ids::RESERVED_SLUGS.contains(&slug) {
+        return Ok(true);
+    }
     let except = except.unwrap_or("");
     let live = institutes::table
         .filter(institutes::slug.eq(slug))
@@ -305,6 +309,8 @@ fn store_institute(
         created_at: existing.map(|e| e.created_at).unwrap_or(stamp),
         updated_at: stamp,
         version: existing.map(|e| e.version + 1).unwrap_or(1),
+        search_text: search_text(&input.name, input.acronym.as_deref(), &input.aliases),
+        acronym_key: acronym_key(input.acronym.as_deref()),
     };
     match existing {
         None => {
@@ -343,6 +349,8 @@ fn store_institute(
                     institutes::unverified_fields.eq(&row.unverified_fields),
                     institutes::updated_at.eq(row.updated_at),
                     institutes::version.eq(row.version),
+                    institutes::search_text.eq(&row.search_text),
+                    institutes::acronym_key.eq(&row.acronym_key),
                 ))
                 .execute(conn)?;
             diesel::delete(institute_sectors::table.filter(institute_sectors::institute_id.eq(id)))

@@ -10,6 +10,7 @@ use crate::db::schema::{budgets, headcounts, institute_sectors, institutes};
 use crate::db::DbConnection;
 use crate::model::figures::{latest_budget, BudgetFigure, BudgetKind};
 use crate::model::ids::{fold, slugify};
+use crate::model::text::search_text;
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -151,6 +152,7 @@ pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult
             let name = format!("{city} {form} {field}");
             let id = format!("ins_syn{i:013}");
             let slug = format!("synthetic-{}-{i}", slugify(&name));
+            let text = search_text(&name, None, &[]);
             let founded = 2025 - (rng.random_range(0.0f64..1.0).powi(2) * 75.0) as i32;
             let kind = weighted(&mut rng, KINDS, |k| k.1).0;
             let mut chosen: Vec<&String> = Vec::new();
@@ -268,6 +270,8 @@ pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult
                 created_at: stamp,
                 updated_at: stamp,
                 version: 1,
+                search_text: text,
+                acronym_key: None,
             });
         }
         conn.transaction(|conn| -> QueryResult<()> {

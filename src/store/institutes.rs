@@ -2,6 +2,7 @@
 //! and the denormalized latest figures that filters, sorts and summaries use.
 
 use super::rows::{to_ref, BudgetRow, HeadcountRow, InstituteRow, RefRow};
+use super::search::SearchPlan;
 use super::utc;
 use crate::db::schema::{
     budgets, countries, former_slugs, headcounts, institute_sectors, institutes, tombstones,
@@ -276,11 +277,15 @@ pub struct InstituteFilter {
     /// Only these institutes (ids).
     pub ids: Vec<String>,
     pub updated_since: Option<NaiveDateTime>,
+    /// Only institutes matching this search.
+    pub search: Option<SearchPlan>,
 }
 
 /// A sortable field of the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortField {
+    /// Search rank (exact, prefix, words, typo-tolerant); only with a search.
+    Relevance,
     Name,
     Founded,
     Budget,
@@ -290,10 +295,12 @@ pub enum SortField {
 }
 
 impl SortField {
-    pub const NAMES: &'static str = "name, founded, budget, headcount, updated, created";
+    pub const NAMES: &'static str =
+        "relevance (with q), name, founded, budget, headcount, updated, created";
 
     pub fn parse(name: &str) -> Option<SortField> {
         Some(match name {
+            "relevance" => SortField::Relevance,
             "name" => SortField::Name,
             "founded" => SortField::Founded,
             "budget" => SortField::Budget,
@@ -304,9 +311,17 @@ impl SortField {
         })
     }
 
-    fn column(self) -> &'static str {
+    /// The SQL expression sorted on; `tier` is the search's tier expression.
+    fn column(self, tier: &str) -> String {
         match self {
-            SortField::Name => "sort_name",
+            SortField::Relevance => tier.to_string(),
+            _ => self.plain_column().to_string(),
+        }
+    }
+
+    fn plain_column(self) -> &'static str {
+        match self {
+            SortField::Relevance | SortField::Name => "sort_name",
             SortField::Founded => "founded",
             SortField::Budget => "comparable_budget_usd",
             SortField::Headcount => "headcount",
@@ -315,8 +330,11 @@ impl SortField {
         }
     }
 
-    fn value(self, row: &InstituteRow) -> SortValue {
+    fn value(self, row: &InstituteRow, search: Option<&SearchPlan>) -> SortValue {
         match self {
+            SortField::Relevance => {
+                SortValue::Int(search.map(|s| s.tier_of(row) as i64).unwrap_or(0))
+            }
             SortField::Name => SortValue::Text(row.sort_name.clone()),
             SortField::Founded => row
                 .founded
@@ -387,20 +405,21 @@ fn compare(column: &str, op: &str, value: &SortValue) -> Condition {
 }
 
 /// Equality of the first `n` keys with the keyset's values.
-fn equal_prefix(keys: &[SortKey], k: &Keyset, n: usize) -> Condition {
+fn equal_prefix(keys: &[SortKey], k: &Keyset, n: usize, tier: &str) -> Condition {
     let mut all = literal("1 = 1");
     for (key, value) in keys.iter().zip(&k.values).take(n) {
-        all = Box::new(all.and(compare(key.field.column(), "=", value)));
+        all = Box::new(all.and(compare(&key.field.column(tier), "=", value)));
     }
     all
 }
 
 /// Rows strictly after the keyset in the order `keys`, then id (nulls last on every key):
 /// for some key i, equal on the keys before i and later on i; or equal on all, with a later id.
-fn after(keys: &[SortKey], k: &Keyset) -> Condition {
+fn after(keys: &[SortKey], k: &Keyset, tier: &str) -> Condition {
     let mut any = literal("1 = 0");
     for (i, (key, value)) in keys.iter().zip(&k.values).enumerate() {
-        let column = key.field.column();
+        let column = key.field.column(tier);
+        let column = column.as_str();
         if *value == SortValue::Null {
             continue; // nothing sorts after a null on this key but other nulls
         }
@@ -408,18 +427,21 @@ fn after(keys: &[SortKey], k: &Keyset) -> Condition {
             compare(column, if key.descending { "<" } else { ">" }, value)
                 .or(literal(&format!("{column} IS NULL"))),
         );
-        any = Box::new(any.or(equal_prefix(keys, k, i).and(later)));
+        any = Box::new(any.or(equal_prefix(keys, k, i, tier).and(later)));
     }
-    let last =
-        equal_prefix(keys, k, keys.len()).and(compare("id", ">", &SortValue::Text(k.id.clone())));
+    let last = equal_prefix(keys, k, keys.len(), tier).and(compare(
+        "id",
+        ">",
+        &SortValue::Text(k.id.clone()),
+    ));
     Box::new(any.or(last))
 }
 
-fn order_clause(keys: &[SortKey]) -> String {
+fn order_clause(keys: &[SortKey], tier: &str) -> String {
     let mut parts: Vec<String> = keys
         .iter()
         .map(|k| {
-            let c = k.field.column();
+            let c = k.field.column(tier);
             format!(
                 "({c} IS NULL), {c} {}",
                 if k.descending { "DESC" } else { "ASC" }
@@ -515,13 +537,16 @@ fn filtered(
     if let Some(t) = filter.updated_since {
         query = query.filter(i::updated_at.ge(t));
     }
+    if let Some(search) = &filter.search {
+        query = query.filter(search.condition());
+    }
     query
 }
 
 /// How a single-key sort reads an index: the indexed expression (missing values mapped to a
 /// sentinel that sorts them last in this direction) and the sentinel's cursor value.
-fn single_key(key: &SortKey) -> (String, Option<SortValue>) {
-    let column = key.field.column();
+fn single_key(key: &SortKey, tier: &str) -> (String, Option<SortValue>) {
+    let column = key.field.column(tier);
     let (int_end, float_end) = if key.descending {
         ("-2147483648", -1e300)
     } else {
@@ -539,14 +564,14 @@ fn single_key(key: &SortKey) -> (String, Option<SortValue>) {
             ),
             Some(SortValue::Float(float_end)),
         ),
-        _ => (column.to_string(), None),
+        _ => (column, None),
     }
 }
 
 /// Rows after `(value, id)` in the single-key order: one row-value comparison, which both
 /// engines answer with an index seek.
-fn single_key_after(key: &SortKey, k: &Keyset) -> Condition {
-    let (expr, sentinel) = single_key(key);
+fn single_key_after(key: &SortKey, k: &Keyset, tier: &str) -> Condition {
+    let (expr, sentinel) = single_key(key, tier);
     let op = if key.descending { "<" } else { ">" };
     let head = format!("({expr}, id) {op} (");
     let value = match (k.values.first(), sentinel) {
@@ -588,6 +613,63 @@ fn single_key_after(key: &SortKey, k: &Keyset) -> Condition {
     }
 }
 
+/// How many institutes match the filter.
+pub fn count(conn: &mut DbConnection, filter: &InstituteFilter) -> QueryResult<i64> {
+    filtered(filter, false).count().get_result(conn)
+}
+
+/// The stored rows of one page in the order of `keys` (then id), starting after `after_key`,
+/// and the keyset of the page's last row when more rows follow.
+pub fn page_rows(
+    conn: &mut DbConnection,
+    filter: &InstituteFilter,
+    keys: &[SortKey],
+    after_key: Option<&Keyset>,
+    limit: i64,
+) -> QueryResult<(Vec<InstituteRow>, Option<Keyset>)> {
+    let tier = filter
+        .search
+        .as_ref()
+        .map(SearchPlan::tier_sql)
+        .unwrap_or_else(|| "0".into());
+    let single = keys.len() == 1;
+    let by_index = single
+        && !matches!(keys[0].field, SortField::Name | SortField::Relevance)
+        && filter.search.is_none();
+    let order = if single {
+        let (expr, _) = single_key(&keys[0], &tier);
+        let dir = if keys[0].descending { "DESC" } else { "ASC" };
+        format!("{expr} {dir}, id {dir}")
+    } else {
+        order_clause(keys, &tier)
+    };
+    let mut query = filtered(filter, by_index)
+        .select(InstituteRow::as_select())
+        .order(sql::<Text>(&order))
+        .limit(limit + 1);
+    if let Some(k) = after_key {
+        query = query.filter(if single {
+            single_key_after(&keys[0], k, &tier)
+        } else {
+            after(keys, k, &tier)
+        });
+    }
+    let mut rows = query.load(conn)?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| Keyset {
+            values: keys
+                .iter()
+                .map(|k| k.field.value(r, filter.search.as_ref()))
+                .collect(),
+            id: r.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
 /// A page of institutes in the order of `keys` (then id), starting after `after_key`.
 pub fn list(
     conn: &mut DbConnection,
@@ -597,37 +679,8 @@ pub fn list(
     limit: i64,
     rates: &Rates,
 ) -> QueryResult<Page<Institute>> {
-    let total: i64 = filtered(filter, false).count().get_result(conn)?;
-    let single = keys.len() == 1;
-    let by_index = single && keys[0].field != SortField::Name;
-    let order = if single {
-        let (expr, _) = single_key(&keys[0]);
-        let dir = if keys[0].descending { "DESC" } else { "ASC" };
-        format!("{expr} {dir}, id {dir}")
-    } else {
-        order_clause(keys)
-    };
-    let mut query = filtered(filter, by_index)
-        .select(InstituteRow::as_select())
-        .order(sql::<Text>(&order))
-        .limit(limit + 1);
-    if let Some(k) = after_key {
-        query = query.filter(if single {
-            single_key_after(&keys[0], k)
-        } else {
-            after(keys, k)
-        });
-    }
-    let mut rows = query.load(conn)?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| Keyset {
-            values: keys.iter().map(|k| k.field.value(r)).collect(),
-            id: r.id.clone(),
-        })
-    } else {
-        None
-    };
+    let total = count(conn, filter)?;
+    let (rows, next) = page_rows(conn, filter, keys, after_key, limit)?;
     Ok(Page {
         items: assemble(conn, rows, rates)?,
         next,

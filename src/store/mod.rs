@@ -7,8 +7,10 @@ pub mod generate;
 pub mod history;
 pub mod institutes;
 pub mod keys;
+pub mod matching;
 pub mod reference;
 pub mod rows;
+pub mod search;
 pub mod seed;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

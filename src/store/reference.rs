@@ -59,6 +59,13 @@ pub fn country_codes(conn: &mut DbConnection) -> QueryResult<HashSet<String>> {
         .collect())
 }
 
+/// `(code, name)` of every country.
+pub fn country_names(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    countries::table
+        .select((countries::code, countries::name))
+        .load(conn)
+}
+
 /// Every UN M49 region and sub-region name in use, sorted.
 pub fn region_names_of(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     let pairs: Vec<(String, String)> = countries::table

@@ -34,6 +34,8 @@ pub struct InstituteRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub search_text: String,
+    pub acronym_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -12,6 +12,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConnection;
 use crate::model::ids::{fold, seed_id};
+use crate::model::text::{acronym_key, search_text};
 use diesel::prelude::*;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -351,6 +352,12 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
                     created_at: stamp,
                     updated_at: stamp,
                     version: 1,
+                    search_text: search_text(
+                        &institute.name,
+                        institute.acronym.as_deref(),
+                        &institute.aliases,
+                    ),
+                    acronym_key: acronym_key(institute.acronym.as_deref()),
                 })
                 .execute(conn)?;
             for sector in &institute.sectors {

@@ -10,4 +10,5 @@ mod errors;
 mod institutes;
 mod query;
 mod reference;
+mod search;
 mod storage;

@@ -4,29 +4,6 @@ use crate::common::*;
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// Every item of a list, following cursors.
-async fn walk<S, B>(app: &S, base: &str, limit: usize) -> Vec<Value>
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let mut uri = format!("{base}{sep}limit={limit}");
-    let mut out = Vec::new();
-    loop {
-        let page = get_ok(app, &uri).await;
-        out.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(c) => uri = format!("{base}{sep}limit={limit}&cursor={c}"),
-            None => return out,
-        }
-    }
-}
-
 fn headcount(i: &Value) -> Option<i64> {
     let h = &i["latest_headcount"];
     h["researchers"].as_i64().or(h["staff"].as_i64())

@@ -282,3 +282,22 @@ where
     )
     .await
 }
+
+/// Every item of a list, following cursors.
+pub async fn walk<S, B>(app: &S, base: &str, limit: usize) -> Vec<Value>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut uri = format!("{base}{sep}limit={limit}");
+    let mut out = Vec::new();
+    loop {
+        let page = get_ok(app, &uri).await;
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("{base}{sep}limit={limit}&cursor={c}"),
+            None => return out,
+        }
+    }
+}

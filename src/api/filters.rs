@@ -1,0 +1,312 @@
+//! The institute filters shared by the list, its exports and `/v1/stats`: one set of query
+//! parameters, read and checked in one place, all problems reported together.
+
+use super::params::Checker;
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::model::institute::{InstituteKind, InstituteStatus};
+use crate::model::money::Rates;
+use crate::store::institutes::{self as store, InstituteFilter};
+use crate::store::reference::{country_codes, currency_codes, region_names_of, sector_slugs};
+use crate::store::search;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// Which institutes: every filter of the list. Lists are comma-separated and mean "any of".
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilterParams {
+    /// Search over names, acronyms and aliases, case- and accent-insensitive ("montreal" finds
+    /// "Montréal"); every word must match as the start of a word, and a misspelled word is
+    /// matched to the closest known words. Results are ranked: exact name or acronym, then
+    /// names starting with `q`, then word matches, then typo-tolerant matches.
+    #[param(example = "turing", max_length = 200)]
+    pub q: Option<String>,
+    /// ISO 3166-1 alpha-2 country codes, comma-separated (any of; case-insensitive).
+    #[param(example = "CA,GB", pattern = r"^[A-Za-z]{2}(,[A-Za-z]{2}){0,49}$")]
+    pub country: Option<String>,
+    /// UN M49 regions or sub-regions, comma-separated (any of; case-insensitive): `Asia`,
+    /// `Europe`, `Americas`, `Africa`, `Oceania`, `Eastern Asia`, `Northern America`, …
+    #[param(example = "Asia")]
+    pub region: Option<String>,
+    /// Sector slugs from `/v1/sectors`, comma-separated (any of). An unknown slug is a 400.
+    #[param(
+        example = "healthcare",
+        pattern = r"^[a-z0-9-]{1,100}(,[a-z0-9-]{1,100}){0,49}$"
+    )]
+    pub sector: Option<String>,
+    /// Kinds, comma-separated (any of): government, public_research, university, non_profit,
+    /// consortium, company.
+    #[param(
+        example = "non_profit,university",
+        pattern = r"^(government|public_research|university|non_profit|consortium|company)(,(government|public_research|university|non_profit|consortium|company)){0,49}$"
+    )]
+    pub kind: Option<String>,
+    /// Statuses, comma-separated (any of): active, inactive, withdrawn. Default `active`;
+    /// `all` for every status.
+    #[param(
+        example = "active",
+        pattern = r"^(all|(active|inactive|withdrawn)(,(active|inactive|withdrawn)){0,49})$"
+    )]
+    pub status: Option<String>,
+    /// Founded in or after this year.
+    #[param(value_type = Option<i32>, minimum = 1000, maximum = 3000, example = 2010)]
+    pub founded_from: Option<String>,
+    /// Founded in or before this year.
+    #[param(value_type = Option<i32>, minimum = 1000, maximum = 3000, example = 2020)]
+    pub founded_to: Option<String>,
+    /// At least this latest headcount (researchers, or staff where no researchers are counted).
+    #[param(value_type = Option<i32>, minimum = 0, example = 300)]
+    pub headcount_min: Option<String>,
+    /// At most this latest headcount.
+    #[param(value_type = Option<i32>, minimum = 0, example = 5000)]
+    pub headcount_max: Option<String>,
+    /// At least this comparable budget (annual, or annualized multi-year), in `currency`.
+    #[param(value_type = Option<i64>, minimum = 0, example = 10000000)]
+    pub budget_min: Option<String>,
+    /// At most this comparable budget, in `currency`.
+    #[param(value_type = Option<i64>, minimum = 0, example = 1000000000)]
+    pub budget_max: Option<String>,
+    /// ISO 4217 code (default USD). Bounds `budget_min`/`budget_max` are in this currency,
+    /// converted at its latest published yearly rate; money in the response is also shown in
+    /// it (`converted`), at the yearly average rate of each figure's own year.
+    #[param(example = "EUR", pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+    /// Only children of this institute (id or slug).
+    #[param(example = "cifar")]
+    pub parent: Option<String>,
+    /// Only these institutes: up to 100 ids or slugs, comma-separated. An unknown one is a 400.
+    #[param(example = "mila,vector-institute,amii")]
+    pub ids: Option<String>,
+    /// A change feed: only institutes changed at or after this time (RFC 3339); the first page
+    /// also lists the institutes deleted since then in `deleted`. Combine with `sort=updated`.
+    #[param(example = "2026-01-01T00:00:00Z")]
+    pub updated_since: Option<String>,
+}
+
+/// The names of `FilterParams`, for the unknown-parameter check.
+pub const FILTER_NAMES: &[&str] = &[
+    "q",
+    "country",
+    "region",
+    "sector",
+    "kind",
+    "status",
+    "founded_from",
+    "founded_to",
+    "headcount_min",
+    "headcount_max",
+    "budget_min",
+    "budget_max",
+    "currency",
+    "parent",
+    "ids",
+    "updated_since",
+];
+
+const MAX_LIST_VALUES: usize = 50;
+const MAX_Q: usize = 200;
+
+/// Filters read from the query string, before the database has checked names and codes.
+#[derive(Debug, Clone)]
+pub struct RawFilter {
+    q: Option<String>,
+    countries: Vec<String>,
+    regions: Vec<String>,
+    sectors: Vec<String>,
+    filter: InstituteFilter,
+    budget_min: Option<i64>,
+    budget_max: Option<i64>,
+    /// The requested display currency (checked to be a known code by `resolve`).
+    pub currency: Option<String>,
+    ids: Vec<String>,
+    parent: Option<String>,
+}
+
+impl RawFilter {
+    /// Whether a search was asked for.
+    pub fn has_search(&self) -> bool {
+        self.q.is_some()
+    }
+
+    /// The `updated_since` time, if given.
+    pub fn updated_since(&self) -> Option<chrono::NaiveDateTime> {
+        self.filter.updated_since
+    }
+}
+
+/// Reads every filter, recording problems in `check`.
+pub fn parse(params: &FilterParams, check: &mut Checker) -> RawFilter {
+    let kinds = check.list_of(
+        "kind",
+        params.kind.as_deref(),
+        MAX_LIST_VALUES,
+        &InstituteKind::names(),
+        InstituteKind::parse,
+    );
+    let statuses = match params.status.as_deref() {
+        Some("all") => Vec::new(),
+        None => vec![InstituteStatus::Active],
+        raw => check.list_of(
+            "status",
+            raw,
+            MAX_LIST_VALUES,
+            &format!("{} or all", InstituteStatus::names()),
+            InstituteStatus::parse,
+        ),
+    };
+    let countries: Vec<String> = check
+        .list("country", params.country.as_deref(), MAX_LIST_VALUES)
+        .into_iter()
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let regions = check.list("region", params.region.as_deref(), MAX_LIST_VALUES);
+    let sectors = check.list("sector", params.sector.as_deref(), MAX_LIST_VALUES);
+    let year = |check: &mut Checker, name: &str, raw: Option<&str>| {
+        raw.map(|_| check.int(name, raw, 1000, 3000, 0) as i32)
+    };
+    let count = |check: &mut Checker, name: &str, raw: Option<&str>| {
+        raw.map(|_| check.int(name, raw, 0, i64::from(i32::MAX), 0) as i32)
+    };
+    let money = |check: &mut Checker, name: &str, raw: Option<&str>| {
+        raw.map(|_| check.int(name, raw, 0, crate::model::input::MAX_AMOUNT, 0))
+    };
+    let currency = params
+        .currency
+        .as_deref()
+        .map(|c| c.trim().to_ascii_uppercase());
+    if let Some(c) = &currency {
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            check.fail("currency", "must be an ISO 4217 code such as EUR");
+        }
+    }
+    let updated_since = params.updated_since.as_deref().and_then(|t| {
+        match chrono::DateTime::parse_from_rfc3339(t.trim()) {
+            Ok(t) => Some(t.naive_utc()),
+            Err(_) => {
+                check.fail(
+                    "updated_since",
+                    "must be an RFC 3339 time such as 2026-01-01T00:00:00Z",
+                );
+                None
+            }
+        }
+    });
+    let q = params.q.clone();
+    if let Some(q) = &q {
+        if q.chars().count() > MAX_Q {
+            check.fail("q", format!("at most {MAX_Q} characters"));
+        } else if q.chars().any(char::is_control) {
+            check.fail("q", "must not hold control characters");
+        } else if crate::model::ids::fold(q).is_empty() {
+            check.fail("q", "must hold at least one letter or digit");
+        }
+    }
+    RawFilter {
+        q,
+        filter: InstituteFilter {
+            kinds,
+            statuses,
+            founded_from: year(check, "founded_from", params.founded_from.as_deref()),
+            founded_to: year(check, "founded_to", params.founded_to.as_deref()),
+            headcount_min: count(check, "headcount_min", params.headcount_min.as_deref()),
+            headcount_max: count(check, "headcount_max", params.headcount_max.as_deref()),
+            updated_since,
+            ..InstituteFilter::default()
+        },
+        countries,
+        regions,
+        sectors,
+        budget_min: money(check, "budget_min", params.budget_min.as_deref()),
+        budget_max: money(check, "budget_max", params.budget_max.as_deref()),
+        currency,
+        ids: check.list("ids", params.ids.as_deref(), 100),
+        parent: params.parent.clone(),
+    }
+}
+
+/// Checks names and codes against the database and builds the store's filter. Problems are
+/// added to `check`; the caller finishes it.
+pub fn resolve(
+    conn: &mut DbConnection,
+    raw: RawFilter,
+    rates: &Rates,
+    check: &mut Checker,
+) -> Result<InstituteFilter, ApiError> {
+    let mut filter = raw.filter;
+    if !raw.countries.is_empty() {
+        let known = country_codes(conn)?;
+        for c in raw.countries.iter().filter(|c| !known.contains(*c)) {
+            check.fail("country", format!("unknown ISO 3166-1 alpha-2 code '{c}'"));
+        }
+        filter.countries = raw.countries;
+    }
+    if !raw.regions.is_empty() {
+        let known = region_names_of(conn)?;
+        for r in &raw.regions {
+            match known.iter().find(|k| k.eq_ignore_ascii_case(r)) {
+                Some(k) => filter.regions.push(k.clone()),
+                None => check.fail(
+                    "region",
+                    format!("unknown region '{r}'; one of {}", known.join(", ")),
+                ),
+            }
+        }
+    }
+    if !raw.sectors.is_empty() {
+        let known = sector_slugs(conn)?;
+        for s in raw.sectors.iter().filter(|s| !known.contains(*s)) {
+            check.fail("sector", format!("unknown sector '{s}'; see /v1/sectors"));
+        }
+        filter.sectors = raw.sectors;
+    }
+    let mut currency_ok = true;
+    if let Some(c) = &raw.currency {
+        currency_ok = c.len() == 3 && currency_codes(conn)?.contains(c);
+        if c.len() == 3 && !currency_ok {
+            check.fail("currency", format!("unknown ISO 4217 code '{c}'"));
+        }
+    }
+    let mut to_usd = |field: &str, amount: Option<i64>| -> Option<f64> {
+        let amount = amount.filter(|_| currency_ok)?;
+        let code = raw.currency.clone().unwrap_or_else(|| "USD".into());
+        match rates.latest_units_per_usd(&code) {
+            Some(rate) => Some(amount as f64 / rate),
+            None => {
+                check.fail(
+                    if raw.currency.is_some() {
+                        "currency"
+                    } else {
+                        field
+                    },
+                    format!("no exchange rate is known for '{code}'; see /v1/exchange-rates"),
+                );
+                None
+            }
+        }
+    };
+    filter.budget_min_usd = to_usd("budget_min", raw.budget_min);
+    filter.budget_max_usd = to_usd("budget_max", raw.budget_max);
+    for r in &raw.ids {
+        match store::resolve_live(conn, r)? {
+            Some(id) => filter.ids.push(id),
+            None => check.fail(
+                "ids",
+                format!("no institute has the id or slug '{}'", r.escape_debug()),
+            ),
+        }
+    }
+    if let Some(p) = &raw.parent {
+        match store::resolve_live(conn, p)? {
+            Some(id) => filter.parent = Some(id),
+            None => check.fail(
+                "parent",
+                format!("no institute has the id or slug '{}'", p.escape_debug()),
+            ),
+        }
+    }
+    if let Some(q) = raw.q.as_deref().filter(|_| check.errors.is_empty()) {
+        filter.search = search::plan(conn, q)?;
+    }
+    Ok(filter)
+}
