@@ -110,7 +110,7 @@ fn program_ref(conn: &mut crate::db::DbConnection, reference: &str) -> Result<St
 #[utoipa::path(
     tag = "reference",
     operation_id = "getProgram",
-    params(("ref" = String, Path, description = "Id or slug of the programme.", example = "stargate-project")),
+    params(("ref" = String, Path, description = "Id or slug of the programme.", example = "stargate-project"), super::filters::CurrencyParams),
     responses(
         (status = 200, description = "The programme.", body = Program, headers(("ETag" = String, description = "The programme's ETag."))),
         (status = 304, description = "Not modified."),
@@ -126,11 +126,19 @@ pub async fn get_program(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
+    super::params::check_names(req.query_string(), &["currency"])?;
+    let params: super::filters::CurrencyParams =
+        super::params::parse_query(req.query_string(), &["currency"])?;
     let reference = path.into_inner();
     let program = db(&state, move |conn| {
+        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
         let id = program_ref(conn, &reference)?;
-        store::get_program(conn, &id).map_err(missing("programme", reference.clone()))
+        let mut program =
+            store::get_program(conn, &id).map_err(missing("programme", reference.clone()))?;
+        if let Some(c) = &currency {
+            program.convert_money(&crate::store::reference::rates(conn)?, c);
+        }
+        Ok(program)
     })
     .await?;
     Ok(with_etag(&req, &program, HttpResponse::Ok()))

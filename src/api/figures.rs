@@ -89,7 +89,8 @@ fn map_entry_error(entry: String) -> impl Fn(store::WriteError) -> ApiError {
     operation_id = "getBudgetEntry",
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
-        ("entry" = String, Path, description = "Id of the budget entry.", example = "bud_8k2m4n6p8q0r2s4t")
+        ("entry" = String, Path, description = "Id of the budget entry.", example = "bud_8k2m4n6p8q0r2s4t"),
+        super::filters::CurrencyParams
     ),
     responses(
         (status = 200, description = "The entry.", body = BudgetEntry, headers(("ETag" = String, description = "The entry's ETag."))),
@@ -107,11 +108,20 @@ pub async fn get_budget_entry(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
+    super::params::check_names(req.query_string(), &["currency"])?;
+    let params: super::filters::CurrencyParams =
+        super::params::parse_query(req.query_string(), &["currency"])?;
     let (reference, entry) = path.into_inner();
     let value = db(&state, move |conn| {
+        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
         let id = resolve(conn, &reference)?;
-        store::get_budget(conn, &id, &entry).map_err(map_entry_error(entry.clone()))
+        let mut value =
+            store::get_budget(conn, &id, &entry).map_err(map_entry_error(entry.clone()))?;
+        if let Some(c) = &currency {
+            let rates = crate::store::reference::rates(conn)?;
+            value.converted = Some(rates.convert(value.amount, &value.currency, value.year, c));
+        }
+        Ok(value)
     })
     .await?;
     Ok(with_etag(&req, &value, HttpResponse::Ok()))

@@ -310,3 +310,36 @@ pub fn resolve(
     }
     Ok(filter)
 }
+
+/// `?currency=` on a read that shows money.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CurrencyParams {
+    /// ISO 4217 code: every amount is also shown in this currency (`converted`), through USD
+    /// at the yearly average rates of the figure's own year; a missing rate gives a null amount
+    /// and a note, never another year's rate.
+    #[param(example = "EUR", pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+}
+
+/// Checks a display currency: an ISO 4217 code the registry knows (upper-cased).
+pub fn display_currency(
+    conn: &mut DbConnection,
+    raw: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let code = raw.trim().to_ascii_uppercase();
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::field(
+            "currency",
+            "must be an ISO 4217 code such as EUR",
+        ));
+    }
+    if !currency_codes(conn)?.contains(&code) {
+        return Err(ApiError::field(
+            "currency",
+            format!("unknown ISO 4217 code '{code}'"),
+        ));
+    }
+    Ok(Some(code))
+}

@@ -1,7 +1,8 @@
 //! `/v1/institutes`: the list, one record, and its figure series.
 
 use super::body::if_none_match;
-use super::filters::{self, FilterParams, FILTER_NAMES};
+use super::export::{self, Format};
+use super::filters::{self, CurrencyParams, FilterParams, FILTER_NAMES};
 use super::paging::{decode_cursor, encode_cursor, next_link};
 use super::params::{check_names, parse_query, Checker};
 use super::{db, AppState};
@@ -67,9 +68,19 @@ pub struct PageParams {
         example = "k1.eyJzIjoibmFtZSIsInYiOlsiYWxhbiB0dXJpbmcgaW5zdGl0dXRlIl0sImlkIjoiaW5zX3gifQ"
     )]
     pub cursor: Option<String>,
+    /// `csv` or `ndjson` to download every match at once (streamed; `limit` and `cursor` do
+    /// not apply), `json` for pages; overrides the `Accept` header (`text/csv`,
+    /// `application/x-ndjson`). CSV columns: id, slug, name, acronym, aliases, kind, status,
+    /// country, city, founded, website, description, sectors, parent_id, parent_slug, ror,
+    /// wikidata, grid, headcount_year, researchers, staff, budget_year, budget_kind,
+    /// budget_basis, budget_amount, budget_currency, budget_amount_usd, unverified_fields,
+    /// created_at, updated_at, version, and `budget_amount_<currency>` with `currency`; lists
+    /// are joined with `|`. The file is UTF-8 with a byte-order mark and CRLF line ends.
+    #[param(example = "csv", pattern = "^(json|csv|ndjson)$")]
+    pub format: Option<String>,
 }
 
-const PAGE_NAMES: &[&str] = &["sort", "limit", "cursor"];
+const PAGE_NAMES: &[&str] = &["sort", "limit", "cursor", "format"];
 
 /// Parses `sort`: known fields, each at most once.
 fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
@@ -118,8 +129,14 @@ fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
     operation_id = "listInstitutes",
     params(FilterParams, PageParams),
     responses(
-        (status = 200, description = "A page of institutes.", body = InstitutePage,
-            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows."))),
+        (status = 200, description = "A page of institutes; or, as `text/csv` or `application/x-ndjson`, every match.",
+            content(
+                (InstitutePage = "application/json"),
+                (String = "text/csv", example = "id,slug,name,acronym,aliases,kind,status,country,city,founded,website,description,sectors,parent_id,parent_slug,ror,wikidata,grid,headcount_year,researchers,staff,budget_year,budget_kind,budget_basis,budget_amount,budget_currency,budget_amount_usd,unverified_fields,created_at,updated_at,version\r\n"),
+                (Institute = "application/x-ndjson")
+            ),
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows (JSON pages)."))),
+        (status = 406, response = super::problems::NotAcceptable),
         (status = 400, response = super::problems::BadRequest),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
@@ -156,12 +173,48 @@ pub async fn list_institutes(
     };
     let first_page = after.is_none();
     let updated_since = raw.updated_since();
+    let display = raw.currency.clone();
+    let format = match export::negotiate(&req, paging.format.as_deref()) {
+        Ok(f) => f,
+        Err(e @ ApiError::NotAcceptable(_)) => return Err(e),
+        Err(e) => {
+            check.errors.extend(e.to_problem().errors);
+            Format::Json
+        }
+    };
+    if format != Format::Json {
+        for (name, given) in [
+            ("limit", paging.limit.is_some()),
+            ("cursor", paging.cursor.is_some()),
+        ] {
+            if given {
+                check.fail(
+                    name,
+                    "exports stream every match at once; limit and cursor page JSON lists",
+                );
+            }
+        }
+        let pool = state.pool.clone();
+        let (filter, rates) = db(&state, move |conn| {
+            let rates = rates(conn)?;
+            let filter = filters::resolve(conn, raw, &rates, &mut check)?;
+            check.finish()?;
+            Ok((filter, rates))
+        })
+        .await?;
+        return Ok(export::stream(pool, filter, keys, rates, display, format));
+    }
 
     let (page, deleted) = db(&state, move |conn| {
         let rates = rates(conn)?;
         let filter = filters::resolve(conn, raw, &rates, &mut check)?;
         check.finish()?;
-        let page = store::list(conn, &filter, &keys, after.as_ref(), limit, &rates)?;
+        let mut page = store::list(conn, &filter, &keys, after.as_ref(), limit, &rates)?;
+        if let Some(c) = &display {
+            for item in &mut page.items {
+                item.convert_money(&rates, c);
+            }
+        }
         let deleted = match (updated_since, first_page) {
             (Some(since), true) => Some(
                 store::deleted_since(conn, since, 10_000)?
@@ -244,12 +297,14 @@ pub(crate) fn no_query(req: &HttpRequest) -> Result<(), ApiError> {
 ///
 /// One institute by id, slug, or external id (`ror:…`, `wikidata:…`, `grid:…`), with its
 /// sectors, parent, children, external ids, latest budget (converted to USD with the year's
-/// average rate) and latest headcount, each with its source.
+/// average rate, and to `currency` when asked) and latest headcount, each with its source.
+/// `include=ancestors,descendants` adds the whole lineage in the same response.
 #[utoipa::path(
     tag = "institutes",
     operation_id = "getInstitute",
     params(
         ("ref" = String, Path, description = "Id, slug (current or former), or external id written `ror:…`, `wikidata:…` or `grid:…`.", example = "alan-turing-institute"),
+        GetInstituteParams,
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier read; 304 when it is still current.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     responses(
@@ -269,15 +324,57 @@ pub async fn get_institute(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
+    const NAMES: &[&str] = &["currency", "include"];
+    check_names(req.query_string(), NAMES)?;
+    let params: GetInstituteParams = parse_query(req.query_string(), NAMES)?;
+    let mut check = Checker::default();
+    let include = check.list_of(
+        "include",
+        params.include.as_deref(),
+        2,
+        "ancestors, descendants",
+        |v| match v {
+            "ancestors" | "descendants" => Some(v.to_string()),
+            _ => None,
+        },
+    );
+    check.finish()?;
     let reference = path.into_inner();
     let record = db(&state, move |conn| {
+        let currency = filters::display_currency(conn, params.currency.as_deref())?;
         let id = resolve(conn, &reference)?;
         let rates = rates(conn)?;
-        store::get(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))
+        let mut record = store::get(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))?;
+        if let Some(c) = &currency {
+            record.convert_money(&rates, c);
+        }
+        if include.iter().any(|i| i == "ancestors") {
+            record.ancestors = Some(store::ancestors(conn, &id)?);
+        }
+        if include.iter().any(|i| i == "descendants") {
+            record.descendants = Some(store::descendants(conn, &id)?);
+        }
+        Ok(record)
     })
     .await?;
     Ok(with_etag(&req, &record, HttpResponse::Ok()))
+}
+
+/// Options of a single institute.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetInstituteParams {
+    /// ISO 4217 code: the latest budget is also shown in this currency (`converted`), at the
+    /// yearly average rates of the figure's year; a missing rate gives a null amount and a note.
+    #[param(example = "EUR", pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+    /// Lineage to add, comma-separated: `ancestors` (parent, grandparent, … to the root) and/or
+    /// `descendants` (every institute below, with depth).
+    #[param(
+        example = "ancestors,descendants",
+        pattern = "^(ancestors|descendants)(,(ancestors|descendants))?$"
+    )]
+    pub include: Option<String>,
 }
 
 /// Answers a single resource with its `ETag`, or 304 when `If-None-Match` already has it.
@@ -303,7 +400,7 @@ pub(crate) fn with_etag<T: Serialize>(
 #[utoipa::path(
     tag = "institutes",
     operation_id = "getInstituteBudgets",
-    params(("ref" = String, Path, description = "Id, slug, or external id of the institute.", example = "alan-turing-institute")),
+    params(("ref" = String, Path, description = "Id, slug, or external id of the institute.", example = "alan-turing-institute"), CurrencyParams),
     responses(
         (status = 200, description = "The budget series.", body = BudgetSeries),
         (status = 400, response = super::problems::BadRequest),
@@ -319,12 +416,19 @@ pub async fn get_budgets(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<BudgetSeries>, ApiError> {
-    no_query(&req)?;
+    check_names(req.query_string(), &["currency"])?;
+    let params: CurrencyParams = parse_query(req.query_string(), &["currency"])?;
     let reference = path.into_inner();
     let series = db(&state, move |conn| {
+        let currency = filters::display_currency(conn, params.currency.as_deref())?;
         let id = resolve(conn, &reference)?;
         let rates = rates(conn)?;
-        store::budget_series(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))
+        let mut series =
+            store::budget_series(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))?;
+        if let Some(c) = &currency {
+            series.convert_money(&rates, c);
+        }
+        Ok(series)
     })
     .await?;
     Ok(web::Json(series))

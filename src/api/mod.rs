@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod curation;
+pub mod export;
 pub mod figures;
 pub mod filters;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod params;
 pub mod problems;
 pub mod reference;
 pub mod search;
+pub mod stats;
 
 use crate::db::{Backend, DbConnection, Pool};
 use crate::error::{ApiError, FieldError, Problem};
@@ -131,6 +133,7 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(figures::get_headcount_entry)
         .service(figures::replace_headcount_entry)
         .service(figures::delete_headcount_entry)
+        .service(stats::get_stats)
         .service(reference::list_sectors)
         .service(catalog::create_sector)
         .service(catalog::get_sector)

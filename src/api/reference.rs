@@ -69,6 +69,7 @@ pub async fn list_sectors(
 #[utoipa::path(
     tag = "reference",
     operation_id = "listCountries",
+    params(super::filters::CurrencyParams),
     responses(
         (status = 200, description = "The country summaries.", body = CountryList),
         (status = 400, response = super::problems::BadRequest),
@@ -81,8 +82,20 @@ pub async fn list_countries(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<web::Json<CountryList>, ApiError> {
-    no_query(&req)?;
-    let items = db(&state, |conn| Ok(store::countries_with_activity(conn)?)).await?;
+    super::params::check_names(req.query_string(), &["currency"])?;
+    let params: super::filters::CurrencyParams = parse_query(req.query_string(), &["currency"])?;
+    let items = db(&state, move |conn| {
+        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
+        let mut items = store::countries_with_activity(conn)?;
+        if let Some(c) = &currency {
+            let rates = store::rates(conn)?;
+            for item in &mut items {
+                item.convert_money(&rates, c);
+            }
+        }
+        Ok(items)
+    })
+    .await?;
     Ok(web::Json(CountryList { items }))
 }
 
@@ -94,7 +107,7 @@ pub async fn list_countries(
 #[utoipa::path(
     tag = "reference",
     operation_id = "getCountry",
-    params(("code" = String, Path, description = "ISO 3166-1 alpha-2 code, upper-case, or `EU`.", example = "CA", pattern = "^[A-Z]{2}$")),
+    params(("code" = String, Path, description = "ISO 3166-1 alpha-2 code, upper-case, or `EU`.", example = "CA", pattern = "^[A-Z]{2}$"), super::filters::CurrencyParams),
     responses(
         (status = 200, description = "The country.", body = CountryDetail),
         (status = 400, response = super::problems::BadRequest),
@@ -109,7 +122,8 @@ pub async fn get_country(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<CountryDetail>, ApiError> {
-    no_query(&req)?;
+    super::params::check_names(req.query_string(), &["currency"])?;
+    let params: super::filters::CurrencyParams = parse_query(req.query_string(), &["currency"])?;
     let code = path.into_inner();
     let not_found = ApiError::NotFound(format!(
         "no country has the code '{}'; codes are upper-case ISO 3166-1 alpha-2, such as CA",
@@ -119,8 +133,13 @@ pub async fn get_country(
         return Err(not_found);
     }
     let detail = db(&state, move |conn| {
+        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
         let rates = store::rates(conn)?;
-        Ok(store::country(conn, &code, &rates)?)
+        let mut detail = store::country(conn, &code, &rates)?;
+        if let (Some(d), Some(c)) = (&mut detail, &currency) {
+            d.convert_money(&rates, c);
+        }
+        Ok(detail)
     })
     .await?;
     detail.map(web::Json).ok_or(not_found)
@@ -134,6 +153,10 @@ pub struct ListProgramsQuery {
     /// Jurisdictions, comma-separated (any of): ISO 3166-1 alpha-2 codes, or `EU`.
     #[param(example = "US,EU", pattern = r"^[A-Za-z]{2}(,[A-Za-z]{2}){0,49}$")]
     pub jurisdiction: Option<String>,
+    /// ISO 4217 code: every amount is also shown in this currency (`converted`), at the
+    /// yearly average rates of the year announced; a missing rate gives a null amount and a note.
+    #[param(example = "EUR", pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
 }
 
 /// List national AI programmes
@@ -157,7 +180,7 @@ pub async fn list_programs(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ProgramList>, ApiError> {
-    let query: ListProgramsQuery = parse_query(req.query_string(), &["jurisdiction"])?;
+    let query: ListProgramsQuery = parse_query(req.query_string(), &["jurisdiction", "currency"])?;
     let mut check = Checker::default();
     let jurisdictions: Vec<String> = check
         .list("jurisdiction", query.jurisdiction.as_deref(), 50)
@@ -174,9 +197,22 @@ pub async fn list_programs(
                 );
             }
         }
+        let currency = match super::filters::display_currency(conn, query.currency.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                check.errors.extend(e.to_problem().errors);
+                None
+            }
+        };
         check.finish()?;
         let rates = store::rates(conn)?;
-        Ok(store::programs_of(conn, &jurisdictions, &rates)?)
+        let mut items = store::programs_of(conn, &jurisdictions, &rates)?;
+        if let Some(c) = &currency {
+            for p in &mut items {
+                p.convert_money(&rates, c);
+            }
+        }
+        Ok(items)
     })
     .await?;
     Ok(web::Json(ProgramList { items }))

@@ -1,7 +1,7 @@
 //! Budget and headcount figures, and how the comparable one is chosen.
 
 use super::institute::InstituteRef;
-use super::money::{Conversion, Rates};
+use super::money::{Conversion, Converted, Rates};
 use super::vocabulary;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -63,6 +63,9 @@ pub struct BudgetEntry {
     pub note: Option<String>,
     #[serde(flatten)]
     pub usd: Conversion,
+    /// The amount in the currency asked for with `?currency=`; absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted: Option<Converted>,
 }
 
 /// The budget figure used for comparisons, converted to USD.
@@ -91,6 +94,9 @@ pub struct LatestBudget {
     pub source: String,
     #[serde(flatten)]
     pub usd: Conversion,
+    /// The amount in the currency asked for with `?currency=`; absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted: Option<Converted>,
 }
 
 /// One headcount figure of an institute: what was counted, when, and the source.
@@ -121,6 +127,15 @@ pub struct HeadcountEntry {
 pub struct BudgetSeries {
     pub institute: InstituteRef,
     pub items: Vec<BudgetEntry>,
+}
+
+impl BudgetSeries {
+    /// Adds every entry's amount in `currency` (`?currency=`).
+    pub fn convert_money(&mut self, rates: &Rates, currency: &str) {
+        for e in &mut self.items {
+            e.converted = Some(rates.convert(e.amount, &e.currency, e.year, currency));
+        }
+    }
 }
 
 /// The headcount series of one institute, oldest first.
@@ -155,6 +170,7 @@ impl BudgetFigure {
             source: self.source.clone(),
             note: self.note.clone(),
             usd: rates.to_usd(self.amount, &self.currency, self.year),
+            converted: None,
         }
     }
 
@@ -200,6 +216,7 @@ pub fn latest_budget(figures: &[BudgetFigure], rates: &Rates) -> Option<LatestBu
         period_end: figure.period_end,
         source: figure.source.clone(),
         usd: rates.to_usd(amount, &figure.currency, figure.year),
+        converted: None,
     })
 }
 

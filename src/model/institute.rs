@@ -120,4 +120,34 @@ pub struct Institute {
     /// Bumped on every change; the `ETag` derives from it.
     #[schema(example = 1)]
     pub version: i64,
+    /// With `?include=ancestors`: the parent, its parent, and so on to the root, nearest
+    /// first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ancestors: Option<Vec<InstituteRef>>,
+    /// With `?include=descendants`: every institute below this one, breadth first (then by
+    /// name), each with its parent's id and its depth (children are 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub descendants: Option<Vec<Descendant>>,
+}
+
+/// An institute below another in the hierarchy.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Descendant {
+    #[serde(flatten)]
+    pub institute: InstituteRef,
+    /// Id of its parent.
+    #[schema(example = "ins_3f0dy3k1zw9q8v2m")]
+    pub parent_id: String,
+    /// 1 for a child, 2 for a grandchild, …
+    #[schema(example = 1)]
+    pub depth: i32,
+}
+
+impl Institute {
+    /// Adds the latest budget's amount in `currency` (`?currency=`).
+    pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
+        if let Some(b) = &mut self.latest_budget {
+            b.converted = Some(rates.convert(b.amount, &b.currency, b.year, currency));
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod institute;
 pub mod matching;
 pub mod money;
 pub mod reference;
+pub mod stats;
 pub mod text;
 
 /// Declares a closed vocabulary stored as text: serde and OpenAPI use the same snake_case

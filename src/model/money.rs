@@ -31,6 +31,27 @@ pub struct Conversion {
     pub usd_note: Option<String>,
 }
 
+/// An amount shown in a currency a client asked for (`?currency=`), converted through USD
+/// with both currencies' average rates of the figure's own year.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Converted {
+    /// ISO 4217 code asked for.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// The amount in `currency`, rounded to whole units; null when a rate is missing.
+    #[schema(example = 52259633)]
+    pub amount: Option<i64>,
+    /// The year whose average rates were used (the figure's own year).
+    #[schema(example = 2025)]
+    pub year: i32,
+    /// Units of `currency` per unit of the figure's currency; null when a rate is missing.
+    #[schema(example = 0.000622)]
+    pub rate: Option<f64>,
+    /// Why `amount` is null; null when it is not.
+    #[schema(example = json!(null))]
+    pub note: Option<String>,
+}
+
 /// The yearly average rates, keyed by currency and year.
 #[derive(Debug, Clone, Default)]
 pub struct Rates {
@@ -61,6 +82,56 @@ impl Rates {
             .filter(|((c, _), _)| c == currency)
             .max_by_key(|((_, y), _)| *y)
             .map(|(_, r)| *r)
+    }
+
+    /// The latest published yearly rate of a currency, with its year (USD: 1, this year).
+    pub fn latest_rate(&self, currency: &str) -> Option<RateUsed> {
+        if currency == "USD" {
+            return Some(RateUsed {
+                currency: "USD".into(),
+                year: chrono::Datelike::year(&chrono::Utc::now()),
+                units_per_usd: 1.0,
+            });
+        }
+        self.by_key
+            .iter()
+            .filter(|((c, _), _)| c == currency)
+            .max_by_key(|((_, y), _)| *y)
+            .map(|((c, y), r)| RateUsed {
+                currency: c.clone(),
+                year: *y,
+                units_per_usd: *r,
+            })
+    }
+
+    /// Converts an amount of `from` in `year` into `to`, with both currencies' average rates
+    /// of that year; a missing rate gives no amount and says which.
+    pub fn convert(&self, amount: i64, from: &str, year: i32, to: &str) -> Converted {
+        let missing = |code: &str| {
+            format!("no {year} average rate is known for {code}; see /v1/exchange-rates")
+        };
+        let rate = match (self.units_per_usd(from, year), self.units_per_usd(to, year)) {
+            (Some(f), Some(t)) => Ok(t / f),
+            (None, _) => Err(missing(from)),
+            (_, None) => Err(missing(to)),
+        };
+        let rate = if from == to { Ok(1.0) } else { rate };
+        match rate {
+            Ok(r) => Converted {
+                currency: to.to_string(),
+                amount: Some((amount as f64 * r).round() as i64),
+                year,
+                rate: Some(r),
+                note: None,
+            },
+            Err(note) => Converted {
+                currency: to.to_string(),
+                amount: None,
+                year,
+                rate: None,
+                note: Some(note),
+            },
+        }
     }
 
     /// Converts with the average rate of the figure's own year; never guesses another year's.

@@ -57,6 +57,30 @@ pub struct CountrySummary {
     /// Number of national programmes of this jurisdiction.
     #[schema(example = 1)]
     pub programs: i64,
+    /// With `?currency=`: `total_budget_usd` in that currency, at its latest yearly rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_budget: Option<super::money::Converted>,
+}
+
+impl CountrySummary {
+    /// Adds the budget total in `currency`, at that currency's latest yearly rate.
+    pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
+        let year = rates
+            .latest_rate(currency)
+            .map(|r| r.year)
+            .unwrap_or_else(|| chrono::Datelike::year(&chrono::Utc::now()));
+        self.total_budget = Some(rates.convert(self.total_budget_usd, "USD", year, currency));
+    }
+}
+
+impl CountryDetail {
+    /// Adds the budget total and every programme's amount in `currency`.
+    pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
+        self.summary.convert_money(rates, currency);
+        for p in &mut self.program_list {
+            p.convert_money(rates, currency);
+        }
+    }
 }
 
 /// One country with its summary and its programmes.
@@ -104,6 +128,10 @@ pub struct Program {
     pub description: Option<String>,
     #[serde(flatten)]
     pub usd: super::money::Conversion,
+    /// The amount in the currency asked for with `?currency=` (at the rates of the year
+    /// announced); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted: Option<super::money::Converted>,
     /// When the record was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
     /// When the record last changed (RFC 3339, UTC).
@@ -126,4 +154,11 @@ pub struct ExchangeRate {
     pub units_per_usd: f64,
     /// Where the rate comes from.
     pub source: String,
+}
+
+impl Program {
+    /// Adds the amount in `currency` (`?currency=`), at the rates of the year announced.
+    pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
+        self.converted = Some(rates.convert(self.amount, &self.currency, self.announced, currency));
+    }
 }

@@ -10,7 +10,7 @@ use crate::db::schema::{
 use crate::db::{DbConnection, MultiBackend};
 use crate::model::figures::{self, BudgetFigure, BudgetSeries, HeadcountSeries};
 use crate::model::institute::{
-    ExternalIds, Institute, InstituteKind, InstituteRef, InstituteStatus,
+    Descendant, ExternalIds, Institute, InstituteKind, InstituteRef, InstituteStatus,
 };
 use crate::model::money::Rates;
 use chrono::NaiveDateTime;
@@ -252,6 +252,8 @@ pub fn assemble(
                 created_at: utc(row.created_at),
                 updated_at: utc(row.updated_at),
                 version: row.version,
+                ancestors: None,
+                descendants: None,
             }
         })
         .collect())
@@ -782,4 +784,173 @@ pub fn refresh_latest(conn: &mut DbConnection, id: &str, rates: &Rates) -> Query
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// What `/v1/stats` groups institutes by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Country,
+    Region,
+    Sector,
+    Kind,
+    FoundedDecade,
+}
+
+impl GroupBy {
+    pub const NAMES: &'static str = "country, region, sector, kind, founded_decade";
+
+    pub fn parse(name: &str) -> Option<GroupBy> {
+        Some(match name {
+            "country" => GroupBy::Country,
+            "region" => GroupBy::Region,
+            "sector" => GroupBy::Sector,
+            "kind" => GroupBy::Kind,
+            "founded_decade" => GroupBy::FoundedDecade,
+            _ => return None,
+        })
+    }
+}
+
+/// A group key, the latest headcount and the comparable budget in USD.
+pub type GroupRow = (Option<String>, Option<i32>, Option<f64>);
+
+/// One row per matching institute, keyed by its group (one row per sector when grouping by
+/// sector; an institute without sectors has a null key). Reads only indexed columns for every
+/// grouping but sector.
+pub fn group_rows(
+    conn: &mut DbConnection,
+    filter: &InstituteFilter,
+    by: GroupBy,
+) -> QueryResult<Vec<GroupRow>> {
+    use institutes::dsl as i;
+    match by {
+        GroupBy::Country | GroupBy::Region => {
+            let rows: Vec<(String, Option<i32>, Option<f64>)> = filtered(filter, false)
+                .select((i::country, i::headcount, i::comparable_budget_usd))
+                .load(conn)?;
+            if by == GroupBy::Country {
+                return Ok(rows.into_iter().map(|(c, h, b)| (Some(c), h, b)).collect());
+            }
+            let regions: HashMap<String, String> = countries::table
+                .select((countries::code, countries::region))
+                .load::<(String, String)>(conn)?
+                .into_iter()
+                .collect();
+            Ok(rows
+                .into_iter()
+                .map(|(c, h, b)| (regions.get(&c).filter(|r| !r.is_empty()).cloned(), h, b))
+                .collect())
+        }
+        GroupBy::Kind => Ok(filtered(filter, false)
+            .select((i::kind, i::headcount, i::comparable_budget_usd))
+            .load::<(String, Option<i32>, Option<f64>)>(conn)?
+            .into_iter()
+            .map(|(k, h, b)| (Some(k), h, b))
+            .collect()),
+        GroupBy::FoundedDecade => Ok(filtered(filter, false)
+            .select((i::founded, i::headcount, i::comparable_budget_usd))
+            .load::<(Option<i32>, Option<i32>, Option<f64>)>(conn)?
+            .into_iter()
+            .map(|(f, h, b)| (f.map(|y| (y.div_euclid(10) * 10).to_string()), h, b))
+            .collect()),
+        GroupBy::Sector => {
+            let rows: Vec<(String, Option<i32>, Option<f64>)> = filtered(filter, false)
+                .select((i::id, i::headcount, i::comparable_budget_usd))
+                .load(conn)?;
+            // The links of a few institutes are looked up by id; of many, all are read once.
+            let pairs: Vec<(String, String)> = if rows.len() > 5000 {
+                institute_sectors::table
+                    .select((institute_sectors::institute_id, institute_sectors::sector))
+                    .load(conn)?
+            } else {
+                let mut pairs = Vec::new();
+                for chunk in rows.chunks(1000) {
+                    let ids: Vec<&str> = chunk.iter().map(|r| r.0.as_str()).collect();
+                    pairs.extend(
+                        institute_sectors::table
+                            .filter(institute_sectors::institute_id.eq_any(ids))
+                            .select((institute_sectors::institute_id, institute_sectors::sector))
+                            .load::<(String, String)>(conn)?,
+                    );
+                }
+                pairs
+            };
+            let mut sectors: HashMap<String, Vec<String>> = HashMap::new();
+            for (id, sector) in pairs {
+                sectors.entry(id).or_default().push(sector);
+            }
+            let mut out = Vec::with_capacity(rows.len());
+            for (id, h, b) in rows {
+                match sectors.remove(&id) {
+                    Some(list) => out.extend(list.into_iter().map(|s| (Some(s), h, b))),
+                    None => out.push((None, h, b)),
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The parent, its parent, and so on, nearest first (at most 100 levels; the hierarchy has no
+/// cycles, which every write checks).
+pub fn ancestors(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<InstituteRef>> {
+    let mut out = Vec::new();
+    let mut current = id.to_string();
+    for _ in 0..100 {
+        let parent: Option<String> = institutes::table
+            .find(&current)
+            .select(institutes::parent_id)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten();
+        let Some(parent) = parent else { break };
+        match get_ref(conn, &parent)? {
+            Some(r) => out.push(to_ref(r)),
+            None => break,
+        }
+        if out.iter().filter(|r| r.id == parent).count() > 1 {
+            break;
+        }
+        current = parent;
+    }
+    Ok(out)
+}
+
+/// Every institute below `id`, breadth first and by name within a level (at most 10,000).
+pub fn descendants(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<Descendant>> {
+    let mut out: Vec<Descendant> = Vec::new();
+    let mut level = vec![id.to_string()];
+    let mut depth = 0;
+    while !level.is_empty() && out.len() < 10_000 && depth < 100 {
+        depth += 1;
+        let mut rows = institutes::table
+            .filter(institutes::parent_id.eq_any(&level))
+            .select((
+                institutes::parent_id.assume_not_null(),
+                institutes::sort_name,
+                institutes::id,
+                institutes::slug,
+                institutes::name,
+            ))
+            .load::<(String, String, String, String, String)>(conn)?;
+        rows.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
+        level = Vec::new();
+        for (parent, _, child, slug, name) in rows {
+            if child == id || out.iter().any(|d| d.institute.id == child) {
+                continue;
+            }
+            level.push(child.clone());
+            out.push(Descendant {
+                institute: InstituteRef {
+                    id: child,
+                    slug,
+                    name,
+                },
+                parent_id: parent,
+                depth,
+            });
+        }
+    }
+    out.truncate(10_000);
+    Ok(out)
 }

@@ -66,6 +66,13 @@ pub fn country_names(conn: &mut DbConnection) -> QueryResult<Vec<(String, String
         .load(conn)
 }
 
+/// `(slug, name)` of every sector.
+pub fn sector_names(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    sectors::table
+        .select((sectors::slug, sectors::name))
+        .load(conn)
+}
+
 /// Every UN M49 region and sub-region name in use, sorted.
 pub fn region_names_of(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     let pairs: Vec<(String, String)> = countries::table
@@ -183,6 +190,7 @@ fn summaries(
                     total_staff: 0,
                     institutes_with_headcount: 0,
                     total_budget_usd: 0,
+                    total_budget: None,
                     institutes_with_budget: 0,
                 },
             )
@@ -256,6 +264,7 @@ pub fn programs_of(
 pub fn program_from_row(p: ProgramRow, rates: &Rates) -> Program {
     Program {
         usd: rates.to_usd(p.amount, &p.currency, p.announced),
+        converted: None,
         id: p.id,
         slug: p.slug,
         jurisdiction: p.jurisdiction,

@@ -10,5 +10,6 @@ mod errors;
 mod institutes;
 mod query;
 mod reference;
+mod reports;
 mod search;
 mod storage;

@@ -1,0 +1,284 @@
+//! CSV and NDJSON exports of the institute list: every match of the filters, streamed page by
+//! page (1,000 records a page, a few pages buffered) so memory stays flat whatever the size.
+
+use crate::db::Pool;
+use crate::error::ApiError;
+use crate::model::institute::Institute;
+use crate::model::money::Rates;
+use crate::store::institutes::{self as store, InstituteFilter, Keyset, SortKey};
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+
+/// Rows read per query while exporting.
+const EXPORT_PAGE: i64 = 1000;
+
+/// What the list answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A JSON page (`{items, next_cursor, total}`).
+    Json,
+    /// Every match as RFC 4180 CSV.
+    Csv,
+    /// Every match as one JSON record per line.
+    Ndjson,
+}
+
+/// The CSV columns, in order. Lists (aliases, sectors, unverified fields) are joined with `|`.
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "slug",
+    "name",
+    "acronym",
+    "aliases",
+    "kind",
+    "status",
+    "country",
+    "city",
+    "founded",
+    "website",
+    "description",
+    "sectors",
+    "parent_id",
+    "parent_slug",
+    "ror",
+    "wikidata",
+    "grid",
+    "headcount_year",
+    "researchers",
+    "staff",
+    "budget_year",
+    "budget_kind",
+    "budget_basis",
+    "budget_amount",
+    "budget_currency",
+    "budget_amount_usd",
+    "unverified_fields",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+/// Chooses the format: `?format=` first, else the `Accept` header (the first listed of
+/// `text/csv`, `application/x-ndjson`, or a JSON type); 406 when Accept allows none of them.
+pub fn negotiate(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiError> {
+    if let Some(f) = format {
+        return match f.trim() {
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "ndjson" => Ok(Format::Ndjson),
+            other => Err(ApiError::field(
+                "format",
+                format!("unknown format '{other}'; one of json, csv, ndjson"),
+            )),
+        };
+    }
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(Format::Json);
+    };
+    let mut ranges: Vec<(f32, usize, String)> = Vec::new();
+    for (i, part) in accept.split(',').enumerate() {
+        let mut pieces = part.split(';');
+        let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .filter_map(|q| q.trim().parse::<f32>().ok())
+            .next()
+            .unwrap_or(1.0);
+        if q > 0.0 && !media.is_empty() {
+            ranges.push((q, i, media));
+        }
+    }
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, _, media) in &ranges {
+        match media.as_str() {
+            "text/csv" => return Ok(Format::Csv),
+            "application/x-ndjson" | "application/ndjson" => return Ok(Format::Ndjson),
+            "application/json" | "application/*" | "*/*" | "application/problem+json" => {
+                return Ok(Format::Json)
+            }
+            _ => {}
+        }
+    }
+    if ranges.is_empty() {
+        return Ok(Format::Json);
+    }
+    Err(ApiError::NotAcceptable(
+        "this list is available as application/json, text/csv or application/x-ndjson".into(),
+    ))
+}
+
+fn join(values: &[String]) -> String {
+    values.join("|")
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+/// One CSV record of an institute, in `CSV_COLUMNS` order (then the converted columns).
+fn csv_record(i: &Institute, converted: bool) -> Vec<String> {
+    let h = i.latest_headcount.as_ref();
+    let b = i.latest_budget.as_ref();
+    let mut row = vec![
+        i.id.clone(),
+        i.slug.clone(),
+        i.name.clone(),
+        opt(&i.acronym),
+        join(&i.aliases),
+        i.kind.as_str().to_string(),
+        i.status.as_str().to_string(),
+        i.country.clone(),
+        opt(&i.city),
+        opt(&i.founded),
+        opt(&i.website),
+        opt(&i.description),
+        join(&i.sectors),
+        i.parent.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+        i.parent
+            .as_ref()
+            .map(|p| p.slug.clone())
+            .unwrap_or_default(),
+        opt(&i.external_ids.ror),
+        opt(&i.external_ids.wikidata),
+        opt(&i.external_ids.grid),
+        opt(&h.map(|h| h.year)),
+        opt(&h.and_then(|h| h.researchers)),
+        opt(&h.and_then(|h| h.staff)),
+        opt(&b.map(|b| b.year)),
+        b.map(|b| b.kind.as_str().to_string()).unwrap_or_default(),
+        b.map(|b| b.basis.as_str().to_string()).unwrap_or_default(),
+        opt(&b.map(|b| b.amount)),
+        b.map(|b| b.currency.clone()).unwrap_or_default(),
+        opt(&b.and_then(|b| b.usd.amount_usd)),
+        join(&i.unverified_fields),
+        i.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        i.updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        i.version.to_string(),
+    ];
+    if converted {
+        let c = b.and_then(|b| b.converted.as_ref());
+        row.push(opt(&c.and_then(|c| c.amount)));
+    }
+    row
+}
+
+fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::io::Error> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for row in rows {
+        writer.write_record(&row).map_err(std::io::Error::other)?;
+    }
+    writer
+        .into_inner()
+        .map(Bytes::from)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Encodes one page of records.
+fn encode(
+    items: &[Institute],
+    format: Format,
+    currency: Option<&str>,
+) -> Result<Bytes, std::io::Error> {
+    match format {
+        Format::Csv => csv_bytes(items.iter().map(|i| csv_record(i, currency.is_some()))),
+        _ => {
+            let mut out = Vec::with_capacity(items.len() * 1500);
+            for i in items {
+                serde_json::to_writer(&mut out, i).map_err(std::io::Error::other)?;
+                out.push(b'\n');
+            }
+            Ok(Bytes::from(out))
+        }
+    }
+}
+
+/// Streams every institute matching `filter`, in the order of `keys`.
+pub fn stream(
+    pool: Pool,
+    filter: InstituteFilter,
+    keys: Vec<SortKey>,
+    rates: Rates,
+    currency: Option<String>,
+    format: Format,
+) -> HttpResponse {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let head = match format {
+        Format::Csv => {
+            let mut columns: Vec<String> = CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
+            if let Some(c) = &currency {
+                columns.push(format!("budget_amount_{}", c.to_ascii_lowercase()));
+            }
+            // A byte-order mark, so that spreadsheets read the file as UTF-8.
+            let mut head = b"\xEF\xBB\xBF".to_vec();
+            head.extend_from_slice(&csv_bytes([columns]).unwrap_or_default());
+            Some(Bytes::from(head))
+        }
+        _ => None,
+    };
+    actix_web::rt::task::spawn_blocking(move || {
+        if let Some(h) = head {
+            if tx.blocking_send(Ok(h)).is_err() {
+                return;
+            }
+        }
+        let mut after: Option<Keyset> = None;
+        loop {
+            let page = (|| -> Result<(Bytes, Option<Keyset>), std::io::Error> {
+                let mut conn = pool.get().map_err(std::io::Error::other)?;
+                let (rows, next) =
+                    store::page_rows(&mut conn, &filter, &keys, after.as_ref(), EXPORT_PAGE)
+                        .map_err(std::io::Error::other)?;
+                let mut items =
+                    store::assemble(&mut conn, rows, &rates).map_err(std::io::Error::other)?;
+                drop(conn);
+                if let Some(c) = &currency {
+                    for i in &mut items {
+                        i.convert_money(&rates, c);
+                    }
+                }
+                Ok((encode(&items, format, currency.as_deref())?, next))
+            })();
+            match page {
+                Ok((bytes, next)) => {
+                    if tx.blocking_send(Ok(bytes)).is_err() {
+                        return; // the client went away
+                    }
+                    match next {
+                        Some(k) => after = Some(k),
+                        None => return,
+                    }
+                }
+                Err(e) => {
+                    // The status line is gone: end the body with an error, so the client sees
+                    // a broken transfer rather than a file that looks complete.
+                    log::error!("export stopped: {e}");
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let (content_type, file) = match format {
+        Format::Csv => ("text/csv; charset=utf-8; header=present", "institutes.csv"),
+        _ => ("application/x-ndjson", "institutes.ndjson"),
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        ))
+        .streaming(body)
+}

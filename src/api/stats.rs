@@ -1,0 +1,145 @@
+//! `/v1/stats`: counts, totals and medians per group, over the list's filters.
+
+use super::filters::{self, FilterParams, FILTER_NAMES};
+use super::params::{check_names, parse_query, Checker};
+use super::{db, AppState};
+use crate::error::ApiError;
+use crate::model::money::RateUsed;
+use crate::model::stats::{Accumulator, Group};
+use crate::store::institutes::{group_rows, GroupBy};
+use crate::store::reference::{country_names, rates, sector_names};
+use actix_web::{get, web, HttpRequest};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// How to group.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// The grouping: country, region (UN M49), sector (an institute counts in each of its
+    /// sectors), kind, or founded_decade.
+    #[param(
+        required = true,
+        example = "country",
+        pattern = "^(country|region|sector|kind|founded_decade)$"
+    )]
+    pub group_by: Option<String>,
+}
+
+/// Aggregates per group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsReport {
+    /// The grouping asked for.
+    #[schema(example = "country")]
+    pub group_by: String,
+    /// ISO 4217 code that budgets are given in.
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// The rate budgets were converted with from their comparable USD values: the latest
+    /// published yearly average of `currency` (1 for USD).
+    pub rate: RateUsed,
+    /// Institutes matching the filters.
+    #[schema(example = 68)]
+    pub count: i64,
+    /// Every group, largest first; the group of institutes without a value (null key) last
+    /// among equals.
+    pub groups: Vec<Group>,
+}
+
+/// Aggregate institutes by group
+///
+/// For every group of the institutes matching the filters (the list's filters, `q` included):
+/// the number of institutes, and the total and median of their latest headcount and of their
+/// latest comparable budget (annual, else annualized multi-year), in `currency`. No group is
+/// left out. Budgets are compared in USD at each figure's own year's rate, then shown in
+/// `currency` at its latest yearly rate (`rate`).
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "getStats",
+    params(StatsParams, FilterParams),
+    responses(
+        (status = 200, description = "Aggregates per group.", body = StatsReport),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/stats")]
+pub async fn get_stats(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<StatsReport>, ApiError> {
+    let accepted = [FILTER_NAMES, &["group_by"]].concat();
+    check_names(req.query_string(), &accepted)?;
+    let params: FilterParams = parse_query(req.query_string(), &accepted)?;
+    let grouping: StatsParams = parse_query(req.query_string(), &accepted)?;
+    let mut check = Checker::default();
+    let raw = filters::parse(&params, &mut check);
+    let group_by = match grouping.group_by.as_deref().map(str::trim) {
+        None => {
+            check.fail("group_by", format!("required: one of {}", GroupBy::NAMES));
+            None
+        }
+        Some(g) => match GroupBy::parse(g) {
+            Some(by) => Some((by, g.to_string())),
+            None => {
+                check.fail(
+                    "group_by",
+                    format!("unknown grouping '{g}'; one of {}", GroupBy::NAMES),
+                );
+                None
+            }
+        },
+    };
+    let report = db(&state, move |conn| {
+        let rates = rates(conn)?;
+        let currency = raw.currency.clone().unwrap_or_else(|| "USD".into());
+        let filter = filters::resolve(conn, raw, &rates, &mut check)?;
+        let rate = rates.latest_rate(&currency);
+        if rate.is_none() && check.errors.iter().all(|e| e.field != "currency") {
+            check.fail(
+                "currency",
+                format!("no exchange rate is known for '{currency}'; see /v1/exchange-rates"),
+            );
+        }
+        check.finish()?;
+        let (Some((by, name)), Some(rate)) = (group_by, rate) else {
+            return Err(ApiError::Internal(
+                "stats checked without a grouping".into(),
+            ));
+        };
+        let rows = group_rows(conn, &filter, by)?;
+        let labels: HashMap<String, String> = match by {
+            GroupBy::Country => country_names(conn)?.into_iter().collect(),
+            GroupBy::Sector => sector_names(conn)?.into_iter().collect(),
+            _ => HashMap::new(),
+        };
+        let mut acc = Accumulator::default();
+        let mut count = 0;
+        for (key, headcount, budget) in rows {
+            // Sector rows repeat an institute once per sector; count institutes only once.
+            if by != GroupBy::Sector {
+                count += 1;
+            }
+            acc.add(key, headcount, budget);
+        }
+        if by == GroupBy::Sector {
+            count = crate::store::institutes::count(conn, &filter)?;
+        }
+        let groups = acc.finish(rate.units_per_usd, |k| match by {
+            GroupBy::FoundedDecade => Some(format!("{k}s")),
+            GroupBy::Country | GroupBy::Sector => labels.get(k).cloned(),
+            _ => Some(k.to_string()),
+        });
+        Ok(StatsReport {
+            group_by: name,
+            currency,
+            rate,
+            count,
+            groups,
+        })
+    })
+    .await?;
+    Ok(web::Json(report))
+}
