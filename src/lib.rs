@@ -128,7 +128,7 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             log::info!("new database seeded: {report}");
         }
     }
-    let state = api::AppState { pool, backend };
+    let state = api::AppState::new(pool, backend);
     let mut server = HttpServer::new(move || api::build_app(state.clone()));
     if let Some(workers) = args.workers {
         server = server.workers(workers);

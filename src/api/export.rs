@@ -201,10 +201,118 @@ fn encode(
     }
 }
 
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// One export: pages are read in order by one thread (each page's keyset starts the next),
+/// turned into records and encoded by `WORKERS` threads at once, and sent on in order.
+struct Job {
+    pool: Pool,
+    filter: InstituteFilter,
+    matches: i64,
+    keys: Vec<SortKey>,
+    rates: Rates,
+    currency: Option<String>,
+    format: Format,
+}
+
+/// Threads assembling and encoding pages.
+const WORKERS: usize = 2;
+
+impl Job {
+    fn run(&self, out: &tokio::sync::mpsc::Sender<Chunk>) {
+        use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+        type Work = (Vec<crate::store::rows::InstituteRow>, SyncSender<Chunk>);
+        let (work_tx, work_rx) = sync_channel::<Work>(WORKERS);
+        let work_rx = std::sync::Mutex::new(work_rx);
+        let (order_tx, order_rx) = sync_channel::<Receiver<Chunk>>(WORKERS * 2);
+        std::thread::scope(|scope| {
+            for _ in 0..WORKERS {
+                let work_rx = &work_rx;
+                scope.spawn(move || loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((rows, done))) = next else { return };
+                    let _ = done.send(self.encode_page(rows));
+                });
+            }
+            // Sends pages on in order; stops at the first error or when the client goes away.
+            scope.spawn(move || {
+                for page in order_rx {
+                    let chunk = page
+                        .recv()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("export worker stopped")));
+                    let failed = chunk.is_err();
+                    if let Err(e) = &chunk {
+                        // The status line is gone: end the body with an error, so the client
+                        // sees a broken transfer rather than a file that looks complete.
+                        log::error!("export stopped: {e}");
+                    }
+                    if out.blocking_send(chunk).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            let mut after: Option<Keyset> = None;
+            loop {
+                let (done_tx, done_rx) = sync_channel::<Chunk>(1);
+                if order_tx.send(done_rx).is_err() {
+                    break;
+                }
+                match self.read_page(after.as_ref()) {
+                    Ok((rows, next)) => {
+                        if work_tx.send((rows, done_tx)).is_err() {
+                            break;
+                        }
+                        match next {
+                            Some(k) => after = Some(k),
+                            None => break,
+                        }
+                    }
+                    Err(e) => {
+                        let _ = done_tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+            drop(order_tx);
+            drop(work_tx);
+        });
+    }
+
+    fn read_page(
+        &self,
+        after: Option<&Keyset>,
+    ) -> Result<(Vec<crate::store::rows::InstituteRow>, Option<Keyset>), std::io::Error> {
+        let mut conn = self.pool.get().map_err(std::io::Error::other)?;
+        store::page_rows(
+            &mut conn,
+            &self.filter,
+            &self.keys,
+            after,
+            EXPORT_PAGE,
+            Some(self.matches),
+        )
+        .map_err(std::io::Error::other)
+    }
+
+    fn encode_page(&self, rows: Vec<crate::store::rows::InstituteRow>) -> Chunk {
+        let mut conn = self.pool.get().map_err(std::io::Error::other)?;
+        let mut items =
+            store::assemble(&mut conn, rows, &self.rates).map_err(std::io::Error::other)?;
+        drop(conn);
+        if let Some(c) = &self.currency {
+            for i in &mut items {
+                i.convert_money(&self.rates, c);
+            }
+        }
+        encode(&items, self.format, self.currency.as_deref())
+    }
+}
+
 /// Streams every institute matching `filter`, in the order of `keys`.
 pub fn stream(
     pool: Pool,
     filter: InstituteFilter,
+    matches: i64,
     keys: Vec<SortKey>,
     rates: Rates,
     currency: Option<String>,
@@ -230,42 +338,16 @@ pub fn stream(
                 return;
             }
         }
-        let mut after: Option<Keyset> = None;
-        loop {
-            let page = (|| -> Result<(Bytes, Option<Keyset>), std::io::Error> {
-                let mut conn = pool.get().map_err(std::io::Error::other)?;
-                let (rows, next) =
-                    store::page_rows(&mut conn, &filter, &keys, after.as_ref(), EXPORT_PAGE)
-                        .map_err(std::io::Error::other)?;
-                let mut items =
-                    store::assemble(&mut conn, rows, &rates).map_err(std::io::Error::other)?;
-                drop(conn);
-                if let Some(c) = &currency {
-                    for i in &mut items {
-                        i.convert_money(&rates, c);
-                    }
-                }
-                Ok((encode(&items, format, currency.as_deref())?, next))
-            })();
-            match page {
-                Ok((bytes, next)) => {
-                    if tx.blocking_send(Ok(bytes)).is_err() {
-                        return; // the client went away
-                    }
-                    match next {
-                        Some(k) => after = Some(k),
-                        None => return,
-                    }
-                }
-                Err(e) => {
-                    // The status line is gone: end the body with an error, so the client sees
-                    // a broken transfer rather than a file that looks complete.
-                    log::error!("export stopped: {e}");
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-        }
+        let job = Job {
+            pool,
+            filter,
+            matches,
+            keys,
+            rates,
+            currency,
+            format,
+        };
+        job.run(&tx);
     });
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))

@@ -7,7 +7,9 @@ use crate::error::ApiError;
 use crate::model::institute::{InstituteKind, InstituteStatus};
 use crate::model::money::Rates;
 use crate::store::institutes::{self as store, InstituteFilter};
-use crate::store::reference::{country_codes, currency_codes, region_names_of, sector_slugs};
+use crate::store::reference::{
+    countries_in_regions, country_codes, currency_codes, region_names_of, sector_slugs,
+};
 use crate::store::search;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -243,15 +245,17 @@ pub fn resolve(
     }
     if !raw.regions.is_empty() {
         let known = region_names_of(conn)?;
+        let mut names = Vec::new();
         for r in &raw.regions {
             match known.iter().find(|k| k.eq_ignore_ascii_case(r)) {
-                Some(k) => filter.regions.push(k.clone()),
+                Some(k) => names.push(k.clone()),
                 None => check.fail(
                     "region",
                     format!("unknown region '{r}'; one of {}", known.join(", ")),
                 ),
             }
         }
+        filter.region_countries = Some(countries_in_regions(conn, &names)?);
     }
     if !raw.sectors.is_empty() {
         let known = sector_slugs(conn)?;

@@ -195,21 +195,33 @@ pub async fn list_institutes(
             }
         }
         let pool = state.pool.clone();
-        let (filter, rates) = db(&state, move |conn| {
+        let totals = state.totals.clone();
+        let (filter, rates, matches) = db(&state, move |conn| {
             let rates = rates(conn)?;
             let filter = filters::resolve(conn, raw, &rates, &mut check)?;
             check.finish()?;
-            Ok((filter, rates))
+            let generation = crate::store::curation::generation(conn)?;
+            let matches = totals.get_or(format!("{filter:?}"), generation, || {
+                store::count(conn, &filter)
+            })?;
+            Ok((filter, rates, matches))
         })
         .await?;
-        return Ok(export::stream(pool, filter, keys, rates, display, format));
+        return Ok(export::stream(
+            pool, filter, matches, keys, rates, display, format,
+        ));
     }
 
+    let totals = state.totals.clone();
     let (page, deleted) = db(&state, move |conn| {
         let rates = rates(conn)?;
         let filter = filters::resolve(conn, raw, &rates, &mut check)?;
         check.finish()?;
-        let mut page = store::list(conn, &filter, &keys, after.as_ref(), limit, &rates)?;
+        let generation = crate::store::curation::generation(conn)?;
+        let total = totals.get_or(format!("{filter:?}"), generation, || {
+            store::count(conn, &filter)
+        })?;
+        let mut page = store::list(conn, &filter, &keys, after.as_ref(), limit, &rates, total)?;
         if let Some(c) = &display {
             for item in &mut page.items {
                 item.convert_money(&rates, c);

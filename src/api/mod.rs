@@ -34,6 +34,10 @@ use utoipa_swagger_ui::SwaggerUi;
 pub struct AppState {
     pub pool: Pool,
     pub backend: Backend,
+    /// List totals already counted, by filter, valid while the registry's generation holds.
+    pub totals: std::sync::Arc<Derived<i64>>,
+    /// Aggregate responses (`/v1/stats`, `/v1/countries`) already computed, by query.
+    pub reports: std::sync::Arc<Derived<actix_web::web::Bytes>>,
 }
 
 /// Runs store code on the blocking pool with a pooled connection.
@@ -286,4 +290,67 @@ pub fn build_app(
         .default_service(web::to(fallback))
         .wrap(ErrorHandlers::new().default_handler(problems::to_problem))
         .wrap(Logger::new(r#"%a "%r" %s %b %Dms "%{User-Agent}i""#))
+}
+
+impl AppState {
+    pub fn new(pool: Pool, backend: Backend) -> AppState {
+        AppState {
+            pool,
+            backend,
+            totals: Default::default(),
+            reports: Default::default(),
+        }
+    }
+}
+
+/// Values derived from the registry (list totals, aggregates), remembered by key: each stays
+/// right until any write commits, which changes the registry's generation (kept in the
+/// database, so every server process agrees on it).
+pub struct Derived<T> {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, T)>>,
+}
+
+impl<T> Default for Derived<T> {
+    fn default() -> Self {
+        Derived {
+            entries: Default::default(),
+        }
+    }
+}
+
+impl<T: Clone> Derived<T> {
+    /// At most this many keys are remembered; beyond, the cache starts afresh.
+    const CAPACITY: usize = 4096;
+
+    pub fn get(&self, key: &str, generation: i64) -> Option<T> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: String, generation: i64, value: T) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+            entries.insert(key, (generation, value));
+        }
+    }
+
+    /// The value of `key` at `generation`, computed by `make` when not remembered.
+    pub fn get_or<E>(
+        &self,
+        key: String,
+        generation: i64,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        if let Some(v) = self.get(&key, generation) {
+            return Ok(v);
+        }
+        let v = make()?;
+        self.put(key, generation, v.clone());
+        Ok(v)
+    }
 }

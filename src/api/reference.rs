@@ -6,7 +6,7 @@ use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::reference::{CountryDetail, CountrySummary, ExchangeRate, Program, Sector};
 use crate::store::reference as store;
-use actix_web::{get, web, HttpRequest};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -81,22 +81,31 @@ pub async fn list_sectors(
 pub async fn list_countries(
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<web::Json<CountryList>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     super::params::check_names(req.query_string(), &["currency"])?;
     let params: super::filters::CurrencyParams = parse_query(req.query_string(), &["currency"])?;
-    let items = db(&state, move |conn| {
+    let reports = state.reports.clone();
+    let key = format!("countries?{}", req.query_string());
+    let body = db(&state, move |conn| {
         let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
-        let mut items = store::countries_with_activity(conn)?;
-        if let Some(c) = &currency {
-            let rates = store::rates(conn)?;
-            for item in &mut items {
-                item.convert_money(&rates, c);
+        let generation = crate::store::curation::generation(conn)?;
+        reports.get_or(key, generation, || {
+            let mut items = store::countries_with_activity(conn)?;
+            if let Some(c) = &currency {
+                let rates = store::rates(conn)?;
+                for item in &mut items {
+                    item.convert_money(&rates, c);
+                }
             }
-        }
-        Ok(items)
+            serde_json::to_vec(&CountryList { items })
+                .map(actix_web::web::Bytes::from)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
     })
     .await?;
-    Ok(web::Json(CountryList { items }))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// Get one country

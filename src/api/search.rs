@@ -142,7 +142,7 @@ pub async fn suggest(
                 descending: false,
             },
         ];
-        let (rows, _) = store::page_rows(conn, &filter, &keys, None, limit)?;
+        let (rows, _) = store::page_rows(conn, &filter, &keys, None, limit, None)?;
         Ok(rows
             .into_iter()
             .map(|r| Suggestion {

@@ -8,7 +8,8 @@ use crate::model::money::RateUsed;
 use crate::model::stats::{Accumulator, Group};
 use crate::store::institutes::{group_rows, GroupBy};
 use crate::store::reference::{country_names, rates, sector_names};
-use actix_web::{get, web, HttpRequest};
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
@@ -69,7 +70,7 @@ pub struct StatsReport {
 pub async fn get_stats(
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<web::Json<StatsReport>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let accepted = [FILTER_NAMES, &["group_by"]].concat();
     check_names(req.query_string(), &accepted)?;
     let params: FilterParams = parse_query(req.query_string(), &accepted)?;
@@ -92,7 +93,30 @@ pub async fn get_stats(
             }
         },
     };
-    let report = db(&state, move |conn| {
+    let reports = state.reports.clone();
+    let key = format!("stats?{}", req.query_string());
+    let body = db(&state, move |conn| {
+        let generation = crate::store::curation::generation(conn)?;
+        reports.get_or(key, generation, || {
+            let report = stats_report(conn, raw, group_by, check)?;
+            serde_json::to_vec(&report)
+                .map(Bytes::from)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+fn stats_report(
+    conn: &mut crate::db::DbConnection,
+    raw: filters::RawFilter,
+    group_by: Option<(GroupBy, String)>,
+    mut check: Checker,
+) -> Result<StatsReport, ApiError> {
+    {
         let rates = rates(conn)?;
         let currency = raw.currency.clone().unwrap_or_else(|| "USD".into());
         let filter = filters::resolve(conn, raw, &rates, &mut check)?;
@@ -139,7 +163,5 @@ pub async fn get_stats(
             count,
             groups,
         })
-    })
-    .await?;
-    Ok(web::Json(report))
+    }
 }

@@ -71,18 +71,28 @@ pub fn check_precondition(if_match: Option<&str>, current: String) -> Result<(),
 /// writes first never meets a stale snapshot); on PostgreSQL one transaction-scoped advisory
 /// lock that every write takes. Reads never wait for it.
 pub fn begin_write(conn: &mut DbConnection, _institute: Option<&str>) -> QueryResult<()> {
-    match conn.backend() {
-        Backend::Sqlite => {
-            diesel::update(registry_meta::table.find("write_lock"))
-                .set(registry_meta::value.eq(registry_meta::value))
-                .execute(conn)?;
-        }
-        Backend::Postgres => {
-            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
-                .execute(conn)?;
-        }
+    if conn.backend() == Backend::Postgres {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
+            .execute(conn)?;
     }
+    // The registry's generation: bumped by every write, in its transaction, so that caches of
+    // derived values (list totals) know when to recompute. On SQLite this update also takes the
+    // database's write lock at once.
+    diesel::sql_query(
+        "UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) \
+         WHERE key = 'write_lock'",
+    )
+    .execute(conn)?;
     Ok(())
+}
+
+/// The registry's generation: it changes whenever any write commits.
+pub fn generation(conn: &mut DbConnection) -> QueryResult<i64> {
+    let value: String = registry_meta::table
+        .find("write_lock")
+        .select(registry_meta::value)
+        .first(conn)?;
+    Ok(value.parse().unwrap_or(0))
 }
 
 /// The advisory lock key of registry writes on PostgreSQL.

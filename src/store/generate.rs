@@ -275,6 +275,7 @@ pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult
             });
         }
         conn.transaction(|conn| -> QueryResult<()> {
+            super::curation::begin_write(conn, None)?;
             report.institutes += insert_batch!(conn, institutes::table, &rows, 500);
             insert_batch!(conn, institute_sectors::table, &links, 1000);
             report.budgets += insert_batch!(conn, budgets::table, &budget_rows, 1000);

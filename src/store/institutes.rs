@@ -263,7 +263,9 @@ pub fn assemble(
 #[derive(Debug, Clone, Default)]
 pub struct InstituteFilter {
     pub countries: Vec<String>,
-    pub regions: Vec<String>,
+    /// The countries of the regions asked for (`None`: no region filter; an empty list
+    /// matches nothing).
+    pub region_countries: Option<Vec<String>>,
     pub sectors: Vec<String>,
     pub kinds: Vec<InstituteKind>,
     pub statuses: Vec<InstituteStatus>,
@@ -462,17 +464,26 @@ fn unindexed_in(column: &str, values: &[&str]) -> Condition {
     literal(&format!("({column} || '') IN ({})", list.join(", ")))
 }
 
-/// The filtered query. `sorting_by_index`: the order has an index of its own (any sort but
-/// by name), and broad vocabulary filters should not steal the plan from it.
-fn filtered(
-    filter: &InstituteFilter,
-    sorting_by_index: bool,
-) -> institutes::BoxedQuery<'_, MultiBackend> {
+/// Which index a filtered query should be read through. Broad filters (status, kind, country)
+/// are written so that no index serves them when another access path is better: the planner
+/// (SQLite's especially, which has no statistics) would otherwise pick them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The planner chooses (counts, name-sorted pages).
+    Any,
+    /// The order has an index of its own (any single-key sort but by name).
+    SortIndex,
+    /// The search index finds few rows; look them up by id.
+    Search,
+}
+
+/// The filtered query, shaped for `access`.
+fn filtered(filter: &InstituteFilter, access: Access) -> institutes::BoxedQuery<'_, MultiBackend> {
     use institutes::dsl as i;
     let mut query = i::institutes.into_boxed::<MultiBackend>();
     let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
     let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-    if sorting_by_index {
+    if access != Access::Any {
         if !kinds.is_empty() {
             query = query.filter(unindexed_in("kind", &kinds));
         }
@@ -487,30 +498,43 @@ fn filtered(
             query = query.filter(i::status.eq_any(statuses));
         }
     }
-    if !filter.countries.is_empty() {
-        query = query.filter(i::country.eq_any(&filter.countries));
-    }
-    if !filter.regions.is_empty() {
-        query = query.filter(
-            i::country.eq_any(
-                countries::table
-                    .filter(
-                        countries::region
-                            .eq_any(&filter.regions)
-                            .or(countries::subregion.eq_any(&filter.regions)),
-                    )
-                    .select(countries::code),
-            ),
-        );
+    let country_lists = [
+        Some(&filter.countries).filter(|c| !c.is_empty()),
+        filter.region_countries.as_ref(),
+    ];
+    for codes in country_lists.into_iter().flatten() {
+        if codes.is_empty() {
+            query = query.filter(literal("1 = 0"));
+        } else if access != Access::Any {
+            // Codes from the ISO list: letters only, safe to inline.
+            let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+            query = query.filter(unindexed_in("country", &codes));
+        } else {
+            query = query.filter(i::country.eq_any(codes));
+        }
     }
     if !filter.sectors.is_empty() {
-        query = query.filter(
-            i::id.eq_any(
-                institute_sectors::table
-                    .filter(institute_sectors::sector.eq_any(&filter.sectors))
-                    .select(institute_sectors::institute_id),
-            ),
-        );
+        if access == Access::SortIndex {
+            // Checked row by row as the sort's index is walked: a primary-key probe each.
+            let list: Vec<String> = filter
+                .sectors
+                .iter()
+                .map(|s| format!("'{}'", s.replace('\'', "''")))
+                .collect();
+            query = query.filter(literal(&format!(
+                "EXISTS (SELECT 1 FROM institute_sectors s WHERE s.institute_id = institutes.id \
+                 AND s.sector IN ({}))",
+                list.join(", ")
+            )));
+        } else {
+            query = query.filter(
+                i::id.eq_any(
+                    institute_sectors::table
+                        .filter(institute_sectors::sector.eq_any(&filter.sectors))
+                        .select(institute_sectors::institute_id),
+                ),
+            );
+        }
     }
     if let Some(v) = filter.founded_from {
         query = query.filter(i::founded.ge(v));
@@ -617,17 +641,24 @@ fn single_key_after(key: &SortKey, k: &Keyset, tier: &str) -> Condition {
 
 /// How many institutes match the filter.
 pub fn count(conn: &mut DbConnection, filter: &InstituteFilter) -> QueryResult<i64> {
-    filtered(filter, false).count().get_result(conn)
+    filtered(filter, Access::Any).count().get_result(conn)
 }
 
+/// Below this many matches, a sorted page reads the matches and sorts them; from it, it walks
+/// the sort's index and checks each row against the filters (about `limit × registry size /
+/// matches` rows, a few thousand at most).
+const WALK_FROM: i64 = 1000;
+
 /// The stored rows of one page in the order of `keys` (then id), starting after `after_key`,
-/// and the keyset of the page's last row when more rows follow.
+/// and the keyset of the page's last row when more rows follow. `matches`, the filter's count
+/// when known, decides how the page is read.
 pub fn page_rows(
     conn: &mut DbConnection,
     filter: &InstituteFilter,
     keys: &[SortKey],
     after_key: Option<&Keyset>,
     limit: i64,
+    matches: Option<i64>,
 ) -> QueryResult<(Vec<InstituteRow>, Option<Keyset>)> {
     let tier = filter
         .search
@@ -635,9 +666,16 @@ pub fn page_rows(
         .map(SearchPlan::tier_sql)
         .unwrap_or_else(|| "0".into());
     let single = keys.len() == 1;
-    let by_index = single
-        && !matches!(keys[0].field, SortField::Name | SortField::Relevance)
-        && filter.search.is_none();
+    let access = if filter.search.is_some() {
+        Access::Search
+    } else if single
+        && keys[0].field != SortField::Relevance
+        && matches.is_none_or(|m| m >= WALK_FROM)
+    {
+        Access::SortIndex
+    } else {
+        Access::Any
+    };
     let order = if single {
         let (expr, _) = single_key(&keys[0], &tier);
         let dir = if keys[0].descending { "DESC" } else { "ASC" };
@@ -645,7 +683,7 @@ pub fn page_rows(
     } else {
         order_clause(keys, &tier)
     };
-    let mut query = filtered(filter, by_index)
+    let mut query = filtered(filter, access)
         .select(InstituteRow::as_select())
         .order(sql::<Text>(&order))
         .limit(limit + 1);
@@ -672,7 +710,8 @@ pub fn page_rows(
     Ok((rows, next))
 }
 
-/// A page of institutes in the order of `keys` (then id), starting after `after_key`.
+/// A page of institutes in the order of `keys` (then id), starting after `after_key`, with
+/// `total` as counted by the caller.
 pub fn list(
     conn: &mut DbConnection,
     filter: &InstituteFilter,
@@ -680,9 +719,9 @@ pub fn list(
     after_key: Option<&Keyset>,
     limit: i64,
     rates: &Rates,
+    total: i64,
 ) -> QueryResult<Page<Institute>> {
-    let total = count(conn, filter)?;
-    let (rows, next) = page_rows(conn, filter, keys, after_key, limit)?;
+    let (rows, next) = page_rows(conn, filter, keys, after_key, limit, Some(total))?;
     Ok(Page {
         items: assemble(conn, rows, rates)?,
         next,
@@ -825,7 +864,7 @@ pub fn group_rows(
     use institutes::dsl as i;
     match by {
         GroupBy::Country | GroupBy::Region => {
-            let rows: Vec<(String, Option<i32>, Option<f64>)> = filtered(filter, false)
+            let rows: Vec<(String, Option<i32>, Option<f64>)> = filtered(filter, Access::Any)
                 .select((i::country, i::headcount, i::comparable_budget_usd))
                 .load(conn)?;
             if by == GroupBy::Country {
@@ -841,20 +880,20 @@ pub fn group_rows(
                 .map(|(c, h, b)| (regions.get(&c).filter(|r| !r.is_empty()).cloned(), h, b))
                 .collect())
         }
-        GroupBy::Kind => Ok(filtered(filter, false)
+        GroupBy::Kind => Ok(filtered(filter, Access::Any)
             .select((i::kind, i::headcount, i::comparable_budget_usd))
             .load::<(String, Option<i32>, Option<f64>)>(conn)?
             .into_iter()
             .map(|(k, h, b)| (Some(k), h, b))
             .collect()),
-        GroupBy::FoundedDecade => Ok(filtered(filter, false)
+        GroupBy::FoundedDecade => Ok(filtered(filter, Access::Any)
             .select((i::founded, i::headcount, i::comparable_budget_usd))
             .load::<(Option<i32>, Option<i32>, Option<f64>)>(conn)?
             .into_iter()
             .map(|(f, h, b)| (f.map(|y| (y.div_euclid(10) * 10).to_string()), h, b))
             .collect()),
         GroupBy::Sector => {
-            let rows: Vec<(String, Option<i32>, Option<f64>)> = filtered(filter, false)
+            let rows: Vec<(String, Option<i32>, Option<f64>)> = filtered(filter, Access::Any)
                 .select((i::id, i::headcount, i::comparable_budget_usd))
                 .load(conn)?;
             // The links of a few institutes are looked up by id; of many, all are read once.

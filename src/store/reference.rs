@@ -73,6 +73,19 @@ pub fn sector_names(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)
         .load(conn)
 }
 
+/// The codes of the countries in any of these regions or sub-regions.
+pub fn countries_in_regions(conn: &mut DbConnection, names: &[String]) -> QueryResult<Vec<String>> {
+    countries::table
+        .filter(
+            countries::region
+                .eq_any(names)
+                .or(countries::subregion.eq_any(names)),
+        )
+        .select(countries::code)
+        .order(countries::code)
+        .load(conn)
+}
+
 /// Every UN M49 region and sub-region name in use, sorted.
 pub fn region_names_of(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     let pairs: Vec<(String, String)> = countries::table

@@ -271,14 +271,21 @@ pub fn backfill(conn: &mut DbConnection) -> QueryResult<usize> {
         .select((i::id, i::name, i::acronym, i::aliases))
         .load(conn)?;
     let count = rows.len();
-    for (id, name, acronym, aliases) in rows {
-        let aliases: Vec<String> = serde_json::from_str(&aliases).unwrap_or_default();
-        diesel::update(i::institutes.find(&id))
-            .set((
-                i::search_text.eq(search_text(&name, acronym.as_deref(), &aliases)),
-                i::acronym_key.eq(acronym_key(acronym.as_deref())),
-            ))
-            .execute(conn)?;
+    if count == 0 {
+        return Ok(0);
     }
+    conn.transaction(|conn| {
+        super::curation::begin_write(conn, None)?;
+        for (id, name, acronym, aliases) in rows {
+            let aliases: Vec<String> = serde_json::from_str(&aliases).unwrap_or_default();
+            diesel::update(i::institutes.find(&id))
+                .set((
+                    i::search_text.eq(search_text(&name, acronym.as_deref(), &aliases)),
+                    i::acronym_key.eq(acronym_key(acronym.as_deref())),
+                ))
+                .execute(conn)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
     Ok(count)
 }

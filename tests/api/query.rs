@@ -242,3 +242,104 @@ async fn query_errors_name_their_parameter() {
         vec!["ids"]
     );
 }
+
+/// Broad filters over a larger registry take another path (walking the sort's index); it must
+/// give the same answers: every match once, in order, with the right total.
+#[actix_rt::test]
+async fn large_registry_pages_walk_the_sort_index_correctly() {
+    let (_db, pool, app) = app().await;
+    institute_registry::store::generate::generate(&mut pool.get().unwrap(), 3000, 7).unwrap();
+    let sectors = "&sector=healthcare,environment,robotics,language,education-talent,finance,machine-learning";
+    for filter in [
+        "",
+        sectors,
+        "&region=Asia,Europe,Americas&kind=university,public_research",
+    ] {
+        for (sort, key) in [
+            ("-budget", budget as fn(&Value) -> Option<i64>),
+            ("headcount", headcount),
+        ] {
+            let base = format!("/v1/institutes?sort={sort}{filter}");
+            let first = get_ok(&app, &format!("{base}&limit=1")).await;
+            let total = first["total"].as_u64().unwrap() as usize;
+            assert!(
+                total >= 1000,
+                "{base}: {total} matches exercise the index walk"
+            );
+            let items = walk(&app, &base, 100).await;
+            assert_eq!(items.len(), total, "{base}");
+            let ids: HashSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+            assert_eq!(ids.len(), total, "{base}: each once");
+            let values: Vec<Option<i64>> = items.iter().map(key).collect();
+            let present: Vec<i64> = values.iter().flatten().copied().collect();
+            let sorted = if sort.starts_with('-') {
+                present.windows(2).all(|w| w[0] >= w[1])
+            } else {
+                present.windows(2).all(|w| w[0] <= w[1])
+            };
+            assert!(sorted, "{base}");
+            let first_missing = values.iter().position(Option::is_none).unwrap_or(total);
+            assert!(
+                values[first_missing..].iter().all(Option::is_none),
+                "{base}: missing values last"
+            );
+            if filter == sectors {
+                let wanted: Vec<&str> = sectors["&sector=".len()..].split(',').collect();
+                for i in &items {
+                    assert!(i["sectors"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|s| wanted.contains(&s.as_str().unwrap())));
+                }
+            }
+        }
+    }
+    // The CSV export walks the same way.
+    let r = get(&app, &format!("/v1/institutes?format=csv{sectors}")).await;
+    let count = get_ok(&app, &format!("/v1/institutes?limit=1{sectors}")).await["total"]
+        .as_u64()
+        .unwrap() as usize;
+    let text = String::from_utf8(r.body).unwrap();
+    assert_eq!(text.matches("\r\n").count(), count + 1);
+}
+
+/// Totals and aggregates are remembered between requests, and never outlive a write.
+#[actix_rt::test]
+async fn remembered_totals_and_aggregates_follow_every_write() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "alice", "editor");
+    let before = get_ok(&app, "/v1/institutes?country=NZ&limit=1").await["total"]
+        .as_i64()
+        .unwrap();
+    let stats = get_ok(&app, "/v1/stats?group_by=country&country=NZ").await;
+    let countries = get_ok(&app, "/v1/countries").await;
+    let r = post_json(
+        &app,
+        "/v1/institutes",
+        &k,
+        serde_json::json!({"name": "Aotearoa Test Institute", "kind": "non_profit", "country": "NZ"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let after = get_ok(&app, "/v1/institutes?country=NZ&limit=1").await["total"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(after, before + 1);
+    let stats_after = get_ok(&app, "/v1/stats?group_by=country&country=NZ").await;
+    assert_eq!(
+        stats_after["count"].as_i64().unwrap(),
+        stats["count"].as_i64().unwrap() + 1
+    );
+    let countries_after = get_ok(&app, "/v1/countries").await;
+    let nz = |c: &Value| {
+        c["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["code"] == "NZ")
+            .map(|i| i["institutes"].as_i64().unwrap())
+            .unwrap_or(0)
+    };
+    assert_eq!(nz(&countries_after), nz(&countries) + 1);
+}

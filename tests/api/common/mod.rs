@@ -110,10 +110,7 @@ pub async fn app() -> (
     >,
 ) {
     let (test_db, pool) = seeded();
-    let state = AppState {
-        pool: pool.clone(),
-        backend: test_db.backend(),
-    };
+    let state = AppState::new(pool.clone(), test_db.backend());
     let service = test::init_service(build_app(state)).await;
     (test_db, pool, service)
 }

@@ -1,0 +1,1 @@
+DROP INDEX institutes_country_figures;
