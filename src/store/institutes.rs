@@ -471,8 +471,8 @@ fn unindexed_in(column: &str, values: &[&str]) -> Condition {
 enum Access {
     /// The planner chooses (counts, name-sorted pages).
     Any,
-    /// The order has an index of its own (any single-key sort but by name).
-    SortIndex,
+    /// The order (this single key) has an index of its own.
+    SortIndex(SortKey),
     /// The search index finds few rows; look them up by id.
     Search,
 }
@@ -514,7 +514,7 @@ fn filtered(filter: &InstituteFilter, access: Access) -> institutes::BoxedQuery<
         }
     }
     if !filter.sectors.is_empty() {
-        if access == Access::SortIndex {
+        if matches!(access, Access::SortIndex(_)) {
             // Checked row by row as the sort's index is walked: a primary-key probe each.
             let list: Vec<String> = filter
                 .sectors
@@ -536,23 +536,61 @@ fn filtered(filter: &InstituteFilter, access: Access) -> institutes::BoxedQuery<
             );
         }
     }
-    if let Some(v) = filter.founded_from {
-        query = query.filter(i::founded.ge(v));
-    }
-    if let Some(v) = filter.founded_to {
-        query = query.filter(i::founded.le(v));
-    }
-    if let Some(v) = filter.headcount_min {
-        query = query.filter(i::headcount.ge(v));
-    }
-    if let Some(v) = filter.headcount_max {
-        query = query.filter(i::headcount.le(v));
-    }
-    if let Some(v) = filter.budget_min_usd {
-        query = query.filter(i::comparable_budget_usd.ge(v));
-    }
-    if let Some(v) = filter.budget_max_usd {
-        query = query.filter(i::comparable_budget_usd.le(v));
+    // Walking a sort's index, range filters are checked on each row read, not used to pick
+    // rows: `column + 0` is the same value, which no index serves.
+    // A bound on the sort's own column is a seek on its index instead (missing values, mapped
+    // to the sentinel, stay out: a bound excludes them).
+    let range = |column: &str| match access {
+        Access::SortIndex(key) if key.field.plain_column() == column => {
+            let (expr, sentinel) = single_key(&key, "0");
+            match sentinel {
+                Some(s) => (expr, Some((if key.descending { ">" } else { "<" }, s))),
+                None => (column.to_string(), None),
+            }
+        }
+        Access::SortIndex(_) => (format!("{column} + 0"), None),
+        _ => (column.to_string(), None),
+    };
+    let bounds: [(&str, Option<SortValue>, &str); 6] = [
+        (
+            "founded",
+            filter.founded_from.map(|v| SortValue::Int(v.into())),
+            ">=",
+        ),
+        (
+            "founded",
+            filter.founded_to.map(|v| SortValue::Int(v.into())),
+            "<=",
+        ),
+        (
+            "headcount",
+            filter.headcount_min.map(|v| SortValue::Int(v.into())),
+            ">=",
+        ),
+        (
+            "headcount",
+            filter.headcount_max.map(|v| SortValue::Int(v.into())),
+            "<=",
+        ),
+        (
+            "comparable_budget_usd",
+            filter.budget_min_usd.map(SortValue::Float),
+            ">=",
+        ),
+        (
+            "comparable_budget_usd",
+            filter.budget_max_usd.map(SortValue::Float),
+            "<=",
+        ),
+    ];
+    for (column, value, op) in bounds {
+        if let Some(v) = value {
+            let (expr, not_missing) = range(column);
+            query = query.filter(compare(&expr, op, &v));
+            if let Some((op, sentinel)) = not_missing {
+                query = query.filter(compare(&expr, op, &sentinel));
+            }
+        }
     }
     if let Some(p) = &filter.parent {
         query = query.filter(i::parent_id.eq(p));
@@ -672,7 +710,7 @@ pub fn page_rows(
         && keys[0].field != SortField::Relevance
         && matches.is_none_or(|m| m >= WALK_FROM)
     {
-        Access::SortIndex
+        Access::SortIndex(keys[0])
     } else {
         Access::Any
     };

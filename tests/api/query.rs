@@ -254,6 +254,7 @@ async fn large_registry_pages_walk_the_sort_index_correctly() {
         "",
         sectors,
         "&region=Asia,Europe,Americas&kind=university,public_research",
+        "&headcount_min=20&headcount_max=5000",
     ] {
         for (sort, key) in [
             ("-budget", budget as fn(&Value) -> Option<i64>),
@@ -283,6 +284,11 @@ async fn large_registry_pages_walk_the_sort_index_correctly() {
                 values[first_missing..].iter().all(Option::is_none),
                 "{base}: missing values last"
             );
+            if filter.contains("headcount_min") {
+                assert!(items
+                    .iter()
+                    .all(|i| headcount(i).is_some_and(|h| (20..=5000).contains(&h))));
+            }
             if filter == sectors {
                 let wanted: Vec<&str> = sectors["&sector=".len()..].split(',').collect();
                 for i in &items {
