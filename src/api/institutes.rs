@@ -4,7 +4,7 @@ use super::body::if_none_match;
 use super::export::{self, Format};
 use super::filters::{self, CurrencyParams, FilterParams, FILTER_NAMES};
 use super::paging::{decode_cursor, encode_cursor, next_link};
-use super::params::{check_names, parse_query, Checker};
+use super::params::{check_names, check_names_into, parse_query, Checker};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::figures::{BudgetSeries, HeadcountSeries};
@@ -148,10 +148,10 @@ pub async fn list_institutes(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let accepted = [FILTER_NAMES, PAGE_NAMES].concat();
-    check_names(req.query_string(), &accepted)?;
+    let mut check = Checker::default();
+    check_names_into(req.query_string(), &accepted, &mut check)?;
     let params: FilterParams = parse_query(req.query_string(), &accepted)?;
     let paging: PageParams = parse_query(req.query_string(), &accepted)?;
-    let mut check = Checker::default();
     let raw = filters::parse(&params, &mut check);
     let limit = check.int("limit", paging.limit.as_deref(), 1, 100, 20);
     let default_sort = if raw.has_search() {

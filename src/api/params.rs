@@ -25,6 +25,19 @@ pub fn parse_query<T: DeserializeOwned>(query: &str, accepted: &[&str]) -> Resul
 /// problems are reported together. Values are then read by `parse_query` into structs that
 /// take a part of the parameters each.
 pub fn check_names(query: &str, accepted: &[&str]) -> Result<(), ApiError> {
+    let mut check = Checker::default();
+    check_names_into(query, accepted, &mut check)?;
+    check.finish()
+}
+
+/// Like `check_names`, but unknown names are only recorded in `check`, so that the values of
+/// the known parameters are checked too and every problem is reported at once. Fails at once
+/// on a repeated parameter or a malformed query string, which stop values from being read.
+pub fn check_names_into(
+    query: &str,
+    accepted: &[&str],
+    check: &mut Checker,
+) -> Result<(), ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
         .map_err(|e| ApiError::field("query", format!("malformed query string: {e}")))?;
     let mut errors = Vec::new();
@@ -46,11 +59,14 @@ pub fn check_names(query: &str, accepted: &[&str]) -> Result<(), ApiError> {
             seen.push(name);
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::fields(errors))
+    let repeated = errors
+        .iter()
+        .any(|e| e.message.starts_with("given more than once"));
+    if repeated {
+        return Err(ApiError::fields(errors));
     }
+    check.errors.extend(errors);
+    Ok(())
 }
 
 /// Collects field errors while values are checked one after another.

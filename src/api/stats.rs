@@ -1,7 +1,7 @@
 //! `/v1/stats`: counts, totals and medians per group, over the list's filters.
 
 use super::filters::{self, FilterParams, FILTER_NAMES};
-use super::params::{check_names, parse_query, Checker};
+use super::params::{check_names_into, parse_query, Checker};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::money::RateUsed;
@@ -72,10 +72,10 @@ pub async fn get_stats(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let accepted = [FILTER_NAMES, &["group_by"]].concat();
-    check_names(req.query_string(), &accepted)?;
+    let mut check = Checker::default();
+    check_names_into(req.query_string(), &accepted, &mut check)?;
     let params: FilterParams = parse_query(req.query_string(), &accepted)?;
     let grouping: StatsParams = parse_query(req.query_string(), &accepted)?;
-    let mut check = Checker::default();
     let raw = filters::parse(&params, &mut check);
     let group_by = match grouping.group_by.as_deref().map(str::trim) {
         None => {

@@ -284,5 +284,9 @@ pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult
         })?;
         start = end;
     }
+    if conn.backend() == crate::db::Backend::Postgres {
+        // Fresh statistics, so that the planner sees the registry's real shape at once.
+        diesel::sql_query("ANALYZE").execute(conn)?;
+    }
     Ok(report)
 }

@@ -704,7 +704,11 @@ pub fn page_rows(
         .map(SearchPlan::tier_sql)
         .unwrap_or_else(|| "0".into());
     let single = keys.len() == 1;
-    let access = if filter.search.is_some() {
+    // PostgreSQL plans from its statistics: it gets the plain query. SQLite has none (nothing
+    // runs ANALYZE), so the query is shaped for the access path that the counts suggest.
+    let access = if conn.backend() == crate::db::Backend::Postgres {
+        Access::Any
+    } else if filter.search.is_some() {
         Access::Search
     } else if single
         && keys[0].field != SortField::Relevance
