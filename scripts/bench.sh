@@ -50,11 +50,16 @@ for _ in $(seq 1 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.
 rss() { awk '/VmRSS/{print $2, $3}' "/proc/$SERVER/status"; }
 
 # A cursor 5,000 pages of 20 deep (100,000 records in), found by walking pages of 100.
-cursor=""
-for _ in $(seq 1 1000); do
-  cursor=$(curl -fs "$BASE/v1/institutes?limit=100${cursor:+&cursor=$cursor}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"] or "")')
-done
-slug=$(curl -fs "$BASE/v1/institutes?limit=1&cursor=$cursor" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["slug"])')
+read -r cursor slug < <(python3 - "$BASE" <<'PY'
+import json, sys, urllib.request
+base, cursor = sys.argv[1], ""
+for _ in range(1000):
+    page = json.load(urllib.request.urlopen(f"{base}/v1/institutes?limit=100" + (f"&cursor={cursor}" if cursor else "")))
+    cursor = page["next_cursor"]
+page = json.load(urllib.request.urlopen(f"{base}/v1/institutes?limit=1&cursor={cursor}"))
+print(cursor, page["items"][0]["slug"])
+PY
+)
 
 # A write: changes the registry's generation, so the next request computes everything afresh.
 touch_registry() {

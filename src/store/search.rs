@@ -1,5 +1,5 @@
 //! Search over names, acronyms and aliases, on each backend's own full-text index (SQLite FTS5;
-//! a PostgreSQL `tsvector` GIN index), behind one plan that the list, suggestions and matching
+//! a stored PostgreSQL `tsvector` with a GIN index), behind one plan that the list, suggestions and matching
 //! share. Queries are folded like the indexed text, so case and accents never matter.
 //!
 //! Ranking happens in SQL so that keyset pages stay exact: tier 0 is an exact name or acronym,
@@ -102,7 +102,7 @@ impl SearchPlan {
                 .sql("))"),
             ),
             Backend::Postgres => Box::new(
-                sql::<Bool>("to_tsvector('simple', search_text) @@ to_tsquery('simple', ")
+                sql::<Bool>("search_vector @@ to_tsquery('simple', ")
                     .bind::<Text, _>(query)
                     .sql(")"),
             ),
