@@ -1,1 +1,15 @@
+DROP INDEX institutes_budget_desc;
+CREATE INDEX institutes_budget_desc ON institutes ((COALESCE(comparable_budget_usd, -1e300)), id);
+DROP INDEX institutes_budget_asc;
+CREATE INDEX institutes_budget_asc ON institutes ((COALESCE(comparable_budget_usd, 1e300)), id);
+DROP INDEX institutes_headcount_desc;
+CREATE INDEX institutes_headcount_desc ON institutes ((COALESCE(headcount, -2147483648)), id);
+DROP INDEX institutes_headcount_asc;
+CREATE INDEX institutes_headcount_asc ON institutes ((COALESCE(headcount, 2147483647)), id);
+DROP INDEX institutes_founded_desc;
+CREATE INDEX institutes_founded_desc ON institutes ((COALESCE(founded, -2147483648)), id);
+DROP INDEX institutes_founded_asc;
+CREATE INDEX institutes_founded_asc ON institutes ((COALESCE(founded, 2147483647)), id);
+DROP INDEX institutes_sort_name;
+CREATE INDEX institutes_sort_name ON institutes (sort_name, id);
 DROP INDEX institutes_country_figures;
