@@ -1,8 +1,9 @@
 //! Liveness and readiness probes.
 
+use super::institutes::no_query;
 use super::{db, AppState};
 use crate::error::ApiError;
-use actix_web::{get, web};
+use actix_web::{get, web, HttpRequest};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,14 +25,19 @@ pub struct Health {
 #[utoipa::path(
     tag = "operations",
     operation_id = "healthz",
-    responses((status = 200, description = "The process is alive.", body = Health))
+    responses(
+        (status = 200, description = "The process is alive.", body = Health),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 500, response = super::problems::InternalError)
+    )
 )]
 #[get("/healthz")]
-pub async fn healthz() -> web::Json<Health> {
-    web::Json(Health {
+pub async fn healthz(req: HttpRequest) -> Result<web::Json<Health>, ApiError> {
+    no_query(&req)?;
+    Ok(web::Json(Health {
         status: "ok".into(),
         database: None,
-    })
+    }))
 }
 
 /// Readiness
@@ -42,12 +48,17 @@ pub async fn healthz() -> web::Json<Health> {
     operation_id = "readyz",
     responses(
         (status = 200, description = "The database is reachable.", body = Health),
+        (status = 400, response = super::problems::BadRequest),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
+pub async fn readyz(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Health>, ApiError> {
+    no_query(&req)?;
     let backend = state.backend;
     db(&state, |conn| {
         conn.batch_execute("SELECT 1")

@@ -67,6 +67,7 @@ AI programmes that fund them.\n\nEvery figure carries its year, kind and source.
         version = "1.0.0",
         license(name = "MIT", identifier = "MIT")
     ),
+    servers((url = "/", description = "The server that serves this document.")),
     tags(
         (name = "institutes", description = "Institutes, their figures and lineage."),
         (name = "reference", description = "Sectors, countries, programmes and exchange rates."),
@@ -159,12 +160,38 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The OpenAPI document, generated from the handlers.
 pub fn openapi() -> OpenApiDoc {
-    App::new()
+    let mut spec = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts()
-        .1
+        .1;
+    declare_public_reads(&mut spec);
+    spec
+}
+
+/// Operations without a security requirement are public: say so explicitly (one empty
+/// requirement), so that every operation declares its security.
+fn declare_public_reads(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::security::SecurityRequirement;
+    for item in spec.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.security
+                .get_or_insert_with(|| vec![SecurityRequirement::default()]);
+        }
+    }
 }
 
 /// The spec as committed in `openapi/openapi.json`: pretty JSON with a final newline.
@@ -272,11 +299,12 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let (app, spec) = App::new()
+    let (app, mut spec) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    declare_public_reads(&mut spec);
     let table = RouteTable::from_spec(&spec);
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(table))

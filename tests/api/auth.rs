@@ -12,7 +12,11 @@ fn write_operations() -> Vec<(Method, String, &'static str)> {
     let mut out = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            if op.get("security").is_none() {
+            // Public operations declare one empty requirement; writes require bearerAuth.
+            let keyed = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearerAuth").is_some()));
+            if !keyed {
                 continue;
             }
             let role = if op["description"]

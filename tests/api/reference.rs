@@ -97,4 +97,8 @@ async fn probes_answer() {
     let ready = get_ok(&app, "/readyz").await;
     assert_eq!(ready["status"], "ok");
     assert_eq!(ready["database"], db.backend().name());
+    for probe in ["/healthz?verbose=1", "/readyz?x"] {
+        let r = get(&app, probe).await;
+        r.problem(400);
+    }
 }
