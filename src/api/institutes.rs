@@ -63,9 +63,9 @@ pub struct PageParams {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page, unchanged (with the same sort). Absent for the
-    /// first page.
+    /// first page. (The example is a cursor of `sort=-budget,name`.)
     #[param(
-        example = "k1.eyJzIjoibmFtZSIsInYiOlsiYWxhbiB0dXJpbmcgaW5zdGl0dXRlIl0sImlkIjoiaW5zX3gifQ"
+        example = "k1.eyJzIjoiLWJ1ZGdldCxuYW1lIiwidiI6WzEwMDAwMDAwMC4wLCJhbGFuIHR1cmluZyBpbnN0aXR1dGUiXSwiaWQiOiJpbnNfeWcwdG01c3IwbnZiZ21iMyJ9"
     )]
     pub cursor: Option<String>,
     /// `csv` or `ndjson` to download every match at once (streamed; `limit` and `cursor` do
@@ -76,7 +76,7 @@ pub struct PageParams {
     /// budget_basis, budget_amount, budget_currency, budget_amount_usd, unverified_fields,
     /// created_at, updated_at, version, and `budget_amount_<currency>` with `currency`; lists
     /// are joined with `|`. The file is UTF-8 with a byte-order mark and CRLF line ends.
-    #[param(example = "csv", pattern = "^(json|csv|ndjson)$")]
+    #[param(example = "json", pattern = "^(json|csv|ndjson)$")]
     pub format: Option<String>,
 }
 
