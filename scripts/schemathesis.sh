@@ -10,8 +10,9 @@
 #   ST_VENV        where the pinned schemathesis is installed (default
 #                  $HOME/.cache/institute-registry/st-venv; created when missing)
 #   ST_REPORT_DIR  when set, a JUnit report is written there
-# The server runs in a temporary directory and is stopped on exit, whatever happens. An editor
-# key is created for the run, so write operations are exercised too. Settings that apply to
+#   ST_ROLE        the role of the key made for the run: admin (default: every write operation
+#                  is exercised, sectors and exchange rates included) or editor
+# The server runs in a temporary directory and is stopped on exit, whatever happens. Settings that apply to
 # every run are in schemathesis.toml at the top of the repository.
 # Exits with st's exit code.
 set -euo pipefail
@@ -60,7 +61,7 @@ BASE=http://127.0.0.1:$PORT
 [[ -n $DATABASE_URL ]] || DATABASE_URL=$WORKDIR/registry.db
 server_env=(RUST_LOG="${RUST_LOG:-warn}" DATABASE_URL="$DATABASE_URL")
 KEY=$(env -u DATABASE_URL "$BINARY" --database-url "$DATABASE_URL" keys create \
-  --name "schemathesis-$(date +%s)-$$" --role editor 2>/dev/null)
+  --name "schemathesis-$(date +%s)-$$" --role "${ST_ROLE:-admin}" 2>/dev/null)
 (cd "$WORKDIR" && exec env -u DATABASE_URL "${server_env[@]}" "$BINARY" serve --bind "127.0.0.1:$PORT") \
   >"$WORKDIR/server.log" 2>&1 &
 SERVER_PID=$!

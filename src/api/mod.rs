@@ -167,7 +167,82 @@ pub fn openapi() -> OpenApiDoc {
         .split_for_parts()
         .1;
     declare_public_reads(&mut spec);
+    link_created_resources(&mut spec);
     spec
+}
+
+/// OpenAPI links from each `201 Created` to the operations on what it created: from
+/// `POST /v1/institutes` to `GET /v1/institutes/{ref}` and everything below it, with `ref`
+/// taken from the new record (its slug; `id` for figure entries) and the collection's own path
+/// parameters passed through. Clients and stateful testers follow them.
+fn link_created_resources(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::link::Link;
+    use utoipa::openapi::RefOr;
+    let params_of = |path: &str| -> Vec<String> {
+        path.split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(String::from)
+            .collect()
+    };
+    let mut links: Vec<(String, String, Link)> = Vec::new();
+    for (collection, item) in &spec.paths.paths {
+        if item.post.is_none() {
+            continue;
+        }
+        let known = params_of(collection);
+        for (target, target_item) in &spec.paths.paths {
+            let Some(rest) = target.strip_prefix(&format!("{collection}/{{")) else {
+                continue;
+            };
+            let Some(new_param) = rest.split('}').next() else {
+                continue;
+            };
+            let all_known = params_of(target)
+                .iter()
+                .all(|p| p == new_param || known.contains(p));
+            if !all_known {
+                continue;
+            }
+            let field = if new_param == "entry" { "id" } else { "slug" };
+            for op in [
+                &target_item.get,
+                &target_item.put,
+                &target_item.post,
+                &target_item.delete,
+                &target_item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let Some(id) = op.operation_id.clone() else {
+                    continue;
+                };
+                let mut link = Link::builder()
+                    .operation_id(&id)
+                    .description(format!("`{id}` on the created resource."));
+                for p in params_of(target) {
+                    let value = if p == new_param {
+                        format!("$response.body#/{field}")
+                    } else {
+                        format!("$request.path.{p}")
+                    };
+                    link = link.parameter(p, value);
+                }
+                links.push((collection.clone(), id, link.build()));
+            }
+        }
+    }
+    for (collection, name, link) in links {
+        let Some(item) = spec.paths.paths.get_mut(&collection) else {
+            continue;
+        };
+        let Some(post) = item.post.as_mut() else {
+            continue;
+        };
+        if let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") {
+            created.links.insert(name, RefOr::T(link));
+        }
+    }
 }
 
 /// Operations without a security requirement are public: say so explicitly (one empty
@@ -305,6 +380,7 @@ pub fn build_app(
         .configure(routes)
         .split_for_parts();
     declare_public_reads(&mut spec);
+    link_created_resources(&mut spec);
     let table = RouteTable::from_spec(&spec);
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
