@@ -28,10 +28,14 @@ pub struct ProgramWrite {
     #[schema(example = "GB", pattern = "^[A-Z]{2}$")]
     jurisdiction: String,
     /// Name of the programme (1–300 characters).
-    #[schema(example = "Example National AI Plan")]
+    #[schema(example = "Example National AI Plan", max_length = 300)]
     name: String,
     /// Non-negative amount in major units of `currency`.
-    #[schema(example = 2000000000_i64, minimum = 0)]
+    #[schema(
+        example = 2000000000_i64,
+        minimum = 0,
+        maximum = 1_000_000_000_000_000_i64
+    )]
     amount: i64,
     /// ISO 4217 currency code.
     #[schema(example = "GBP", pattern = "^[A-Z]{3}$")]
@@ -40,18 +44,19 @@ pub struct ProgramWrite {
     #[schema(example = 2025, minimum = 1900)]
     announced: i32,
     /// The period the amount covers, in words.
-    #[schema(example = "2025-2030")]
+    #[schema(example = "2025-2030", max_length = 200)]
     #[serde(default)]
     period: Option<String>,
     /// Who provides the money.
-    #[schema(example = "public")]
+    #[schema(example = "public", max_length = 200)]
     #[serde(default)]
     public_or_private: Option<String>,
     /// URL or citation of the source (required).
-    #[schema(example = "https://example.org/plan")]
+    #[schema(example = "https://example.org/plan", max_length = 2000)]
     source: String,
     /// Notes and caveats.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     description: Option<String>,
 }
 
@@ -65,10 +70,13 @@ pub struct SectorWrite {
     #[serde(default)]
     slug: Option<String>,
     /// Display name (1–100 characters).
-    #[schema(example = "Space")]
+    #[schema(example = "Space", max_length = 100)]
     name: String,
     /// What the sector covers.
-    #[schema(example = "Space science, satellites and Earth observation.")]
+    #[schema(
+        example = "Space science, satellites and Earth observation.",
+        max_length = 2000
+    )]
     #[serde(default)]
     description: Option<String>,
 }
@@ -79,10 +87,14 @@ pub struct SectorWrite {
 #[allow(dead_code)]
 pub struct RateWrite {
     /// Units of the currency per 1 USD, the year's average (positive).
-    #[schema(example = 0.9236)]
+    #[schema(
+        example = 0.9236,
+        exclusive_minimum = 0,
+        exclusive_maximum = 1_000_000_000_000_f64
+    )]
     units_per_usd: f64,
     /// Where the rate comes from (required).
-    #[schema(example = "World Bank WDI PA.NUS.FCRF")]
+    #[schema(example = "World Bank WDI PA.NUS.FCRF", max_length = 2000)]
     source: String,
 }
 

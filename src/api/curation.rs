@@ -30,7 +30,7 @@ pub struct ExternalIdsWrite {
     #[serde(default)]
     wikidata: Option<String>,
     /// GRID id.
-    #[schema(example = "grid.499548.d")]
+    #[schema(example = "grid.499548.d", max_length = 40)]
     #[serde(default)]
     grid: Option<String>,
 }
@@ -54,7 +54,7 @@ pub struct InstituteWrite {
     #[serde(default)]
     acronym: Option<String>,
     /// Other names (at most 50, each 1–300 characters, distinct).
-    #[schema(example = json!(["Institut d'exemple"]))]
+    #[schema(example = json!(["Institut d'exemple"]), max_items = 50)]
     #[serde(default)]
     aliases: Option<Vec<String>>,
     kind: InstituteKind,
@@ -65,7 +65,7 @@ pub struct InstituteWrite {
     #[schema(example = "CA", pattern = "^[A-Z]{2}$")]
     country: String,
     /// City (1–100 characters).
-    #[schema(example = "Toronto")]
+    #[schema(example = "Toronto", max_length = 100)]
     #[serde(default)]
     city: Option<String>,
     /// Year founded, 1000 to the current year.
@@ -78,19 +78,20 @@ pub struct InstituteWrite {
     website: Option<String>,
     /// Up to 5000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     description: Option<String>,
     /// Sector slugs from `/v1/sectors` (at most 25, distinct).
-    #[schema(example = json!(["healthcare", "machine-learning"]))]
+    #[schema(example = json!(["healthcare", "machine-learning"]), max_items = 25)]
     #[serde(default)]
     sectors: Option<Vec<String>>,
     /// Id or slug of the parent institute; it must exist, and no cycle may form.
-    #[schema(example = "cifar")]
+    #[schema(example = "cifar", max_length = 200)]
     #[serde(default)]
     parent: Option<String>,
     #[serde(default)]
     external_ids: Option<ExternalIdsWrite>,
     /// Names of fields no cited source confirms.
-    #[schema(example = json!(["website"]))]
+    #[schema(example = json!(["website"]), max_items = 20)]
     #[serde(default)]
     unverified_fields: Option<Vec<String>>,
 }
@@ -104,12 +105,14 @@ pub struct InstitutePatch {
     #[schema(example = "example-ai-institute")]
     #[serde(default)]
     slug: Option<String>,
-    #[schema(example = "Example Institute for AI")]
+    #[schema(example = "Example Institute for AI", max_length = 300)]
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 50)]
     acronym: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     aliases: Option<Vec<String>>,
     #[serde(default)]
     kind: Option<InstituteKind>,
@@ -119,20 +122,25 @@ pub struct InstitutePatch {
     #[serde(default)]
     country: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 100)]
     city: Option<String>,
     #[serde(default)]
     founded: Option<i32>,
     #[serde(default)]
     website: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     description: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 25)]
     sectors: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(max_length = 200)]
     parent: Option<String>,
     #[serde(default)]
     external_ids: Option<ExternalIdsWrite>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     unverified_fields: Option<Vec<String>>,
 }
 

@@ -22,22 +22,28 @@ pub struct BudgetWrite {
     year: i32,
     kind: BudgetKind,
     /// Non-negative amount in major units of `currency`.
-    #[schema(example = 100000000_i64, minimum = 0)]
+    #[schema(
+        example = 100000000_i64,
+        minimum = 0,
+        maximum = 1_000_000_000_000_000_i64
+    )]
     amount: i64,
     /// ISO 4217 currency code.
     #[schema(example = "GBP", pattern = "^[A-Z]{3}$")]
     currency: String,
     /// Last year covered; only for `multi_year`, not before `year`.
-    #[schema(example = 2028)]
+    #[schema(example = 2028, minimum = 1900)]
     #[serde(default)]
     period_end: Option<i32>,
     /// URL or citation of the source (required).
     #[schema(
         example = "https://www.turing.ac.uk/news/ps100m-investment-alan-turing-institute-announced"
     )]
+    #[schema(max_length = 2000)]
     source: String,
     /// What the figure covers.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     note: Option<String>,
 }
 
@@ -50,18 +56,21 @@ pub struct HeadcountWrite {
     #[schema(example = 2024, minimum = 1900)]
     year: i32,
     /// Researchers counted.
-    #[schema(example = 350, minimum = 0)]
+    #[schema(example = 350, minimum = 0, maximum = 10_000_000)]
     #[serde(default)]
     researchers: Option<i32>,
     /// Staff counted.
-    #[schema(example = 440, minimum = 0)]
+    #[schema(example = 440, minimum = 0, maximum = 10_000_000)]
     #[serde(default)]
     staff: Option<i32>,
     /// What was counted, in the source's words.
-    #[schema(example = "total staff")]
+    #[schema(example = "total staff", max_length = 500)]
     basis: String,
     /// URL or citation of the source (required).
-    #[schema(example = "https://computing.co.uk/news/2024/ai/redundancies-alan-turing-institute")]
+    #[schema(
+        example = "https://computing.co.uk/news/2024/ai/redundancies-alan-turing-institute",
+        max_length = 2000
+    )]
     source: String,
 }
 

@@ -71,7 +71,8 @@ impl Reader {
         if trimmed.is_empty() {
             self.fail(at, "must not be empty");
             None
-        } else if trimmed.chars().count() > max {
+        } else if s.chars().count() > max {
+            // Counted as sent (spaces around included), as the schema's maxLength counts.
             self.fail(at, format!("at most {max} characters"));
             None
         } else if trimmed
