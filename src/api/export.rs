@@ -205,14 +205,16 @@ type Chunk = Result<Bytes, std::io::Error>;
 
 /// One export: pages are read in order by one thread (each page's keyset starts the next),
 /// turned into records and encoded by `WORKERS` threads at once, and sent on in order.
-struct Job {
-    pool: Pool,
-    filter: InstituteFilter,
-    matches: i64,
-    keys: Vec<SortKey>,
-    rates: Rates,
-    currency: Option<String>,
-    format: Format,
+pub struct Job {
+    pub pool: Pool,
+    pub filter: InstituteFilter,
+    /// How many institutes match (decides how pages are read).
+    pub matches: i64,
+    pub keys: Vec<SortKey>,
+    pub rates: Rates,
+    /// The `?currency=` asked for, if any.
+    pub currency: Option<String>,
+    pub format: Format,
 }
 
 /// Threads assembling and encoding pages.
@@ -308,21 +310,14 @@ impl Job {
     }
 }
 
-/// Streams every institute matching `filter`, in the order of `keys`.
-pub fn stream(
-    pool: Pool,
-    filter: InstituteFilter,
-    matches: i64,
-    keys: Vec<SortKey>,
-    rates: Rates,
-    currency: Option<String>,
-    format: Format,
-) -> HttpResponse {
+/// Streams every institute of the job's filter, in the order of its keys.
+pub fn stream(job: Job) -> HttpResponse {
+    let format = job.format;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let head = match format {
         Format::Csv => {
             let mut columns: Vec<String> = CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
-            if let Some(c) = &currency {
+            if let Some(c) = &job.currency {
                 columns.push(format!("budget_amount_{}", c.to_ascii_lowercase()));
             }
             // A byte-order mark, so that spreadsheets read the file as UTF-8.
@@ -338,15 +333,6 @@ pub fn stream(
                 return;
             }
         }
-        let job = Job {
-            pool,
-            filter,
-            matches,
-            keys,
-            rates,
-            currency,
-            format,
-        };
         job.run(&tx);
     });
     let body = futures_util::stream::unfold(rx, |mut rx| async move {

@@ -207,9 +207,15 @@ pub async fn list_institutes(
             Ok((filter, rates, matches))
         })
         .await?;
-        return Ok(export::stream(
-            pool, filter, matches, keys, rates, display, format,
-        ));
+        return Ok(export::stream(export::Job {
+            pool,
+            filter,
+            matches,
+            keys,
+            rates,
+            currency: display,
+            format,
+        }));
     }
 
     let totals = state.totals.clone();

@@ -392,6 +392,32 @@ pub struct Page<T> {
 
 type Condition = Box<dyn BoxableExpression<institutes::table, MultiBackend, SqlType = Bool>>;
 
+/// `sql::<Bool>(head)` with a sort value bound (typed by the value), finished by `$rest`, as a
+/// boxed condition; None for a null value, which binds nothing.
+macro_rules! bind_sort_value {
+    ($value:expr, $head:expr, |$q:ident| $rest:expr) => {
+        match $value {
+            SortValue::Int(v) => {
+                let $q = sql::<Bool>($head).bind::<BigInt, _>(v);
+                Some(Box::new($rest) as Condition)
+            }
+            SortValue::Float(v) => {
+                let $q = sql::<Bool>($head).bind::<Double, _>(v);
+                Some(Box::new($rest) as Condition)
+            }
+            SortValue::Time(v) => {
+                let $q = sql::<Bool>($head).bind::<Timestamp, _>(v);
+                Some(Box::new($rest) as Condition)
+            }
+            SortValue::Text(v) => {
+                let $q = sql::<Bool>($head).bind::<Text, _>(v);
+                Some(Box::new($rest) as Condition)
+            }
+            SortValue::Null => None,
+        }
+    };
+}
+
 fn literal(text: &str) -> Condition {
     Box::new(sql::<Bool>(text).sql(""))
 }
@@ -399,13 +425,8 @@ fn literal(text: &str) -> Condition {
 /// `column op value` with the value bound, typed by the value.
 fn compare(column: &str, op: &str, value: &SortValue) -> Condition {
     let head = format!("{column} {op} ");
-    match value.clone() {
-        SortValue::Int(v) => Box::new(sql::<Bool>(&head).bind::<BigInt, _>(v)),
-        SortValue::Float(v) => Box::new(sql::<Bool>(&head).bind::<Double, _>(v)),
-        SortValue::Time(v) => Box::new(sql::<Bool>(&head).bind::<Timestamp, _>(v)),
-        SortValue::Text(v) => Box::new(sql::<Bool>(&head).bind::<Text, _>(v)),
-        SortValue::Null => literal(&format!("{column} IS NULL")),
-    }
+    bind_sort_value!(value.clone(), &head, |q| q)
+        .unwrap_or_else(|| literal(&format!("{column} IS NULL")))
 }
 
 /// Equality of the first `n` keys with the keyset's values.
@@ -644,37 +665,8 @@ fn single_key_after(key: &SortKey, k: &Keyset, tier: &str) -> Condition {
         (None, None) => SortValue::Null,
     };
     let id = k.id.clone();
-    match value {
-        SortValue::Int(v) => Box::new(
-            sql::<Bool>(&head)
-                .bind::<BigInt, _>(v)
-                .sql(", ")
-                .bind::<Text, _>(id)
-                .sql(")"),
-        ),
-        SortValue::Float(v) => Box::new(
-            sql::<Bool>(&head)
-                .bind::<Double, _>(v)
-                .sql(", ")
-                .bind::<Text, _>(id)
-                .sql(")"),
-        ),
-        SortValue::Time(v) => Box::new(
-            sql::<Bool>(&head)
-                .bind::<Timestamp, _>(v)
-                .sql(", ")
-                .bind::<Text, _>(id)
-                .sql(")"),
-        ),
-        SortValue::Text(v) => Box::new(
-            sql::<Bool>(&head)
-                .bind::<Text, _>(v)
-                .sql(", ")
-                .bind::<Text, _>(id)
-                .sql(")"),
-        ),
-        SortValue::Null => literal("1 = 0"),
-    }
+    bind_sort_value!(value, &head, |q| q.sql(", ").bind::<Text, _>(id).sql(")"))
+        .unwrap_or_else(|| literal("1 = 0"))
 }
 
 /// How many institutes match the filter.
