@@ -60,6 +60,41 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Import institutes from a JSON array, NDJSON or CSV file (the export's formats):
+    /// each record updates the institute with its id, slug or external id, or creates one.
+    /// All or nothing unless --partial.
+    Import {
+        /// The file to read.
+        file: String,
+        /// The file's format; by default from its extension, else from its first bytes.
+        #[arg(long, value_parser = ["csv", "ndjson", "json"])]
+        format: Option<String>,
+        /// Check and apply everything, then roll back: report what would happen.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the valid records even if others are rejected.
+        #[arg(long)]
+        partial: bool,
+        /// Write every rejected record's problems to this CSV file (line, record, field,
+        /// reason).
+        #[arg(long)]
+        report: Option<String>,
+    },
+    /// Export every institute, with its whole budget and headcount series, to a file that
+    /// `import` reads back.
+    Export {
+        /// The format: csv, ndjson or json (default: from --output's extension, else ndjson).
+        #[arg(long, value_parser = ["csv", "ndjson", "json"])]
+        format: Option<String>,
+        /// The file to write (default: standard output).
+        #[arg(long, short)]
+        output: Option<String>,
+    },
+    /// Copy a SQLite database to a new file while it serves (consistent, compacted).
+    Backup {
+        /// The file to create; it must not exist.
+        file: String,
+    },
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),

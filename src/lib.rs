@@ -2,6 +2,7 @@
 //! sectors, links and the programmes that fund them, served over HTTP.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod store;
 
 use actix_web::HttpServer;
 use config::{Cli, Command, ServeArgs};
+use model::interchange::FileFormat;
 
 /// Runs the command line; returns the process's exit message on failure.
 pub async fn run(cli: Cli) -> Result<(), String> {
@@ -57,6 +59,30 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Import {
+            file,
+            format,
+            dry_run,
+            partial,
+            report,
+        } => cli::import(
+            &cli.database.database_url,
+            cli::ImportArgs {
+                file,
+                format: format.as_deref().and_then(FileFormat::parse),
+                options: store::import::Options { dry_run, partial },
+                report,
+            },
+        ),
+        Command::Export { format, output } => {
+            let format = format
+                .as_deref()
+                .and_then(FileFormat::parse)
+                .or_else(|| output.as_deref().map(|o| FileFormat::detect(o, b"{")))
+                .unwrap_or(FileFormat::Ndjson);
+            cli::export(&cli.database.database_url, format, output.as_deref())
+        }
+        Command::Backup { file } => cli::backup(&cli.database.database_url, &file),
         Command::Keys(command) => run_keys(&cli.database, command),
         Command::Serve(args) => serve(&cli.database, args).await,
     }

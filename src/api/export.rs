@@ -4,6 +4,7 @@
 use crate::db::Pool;
 use crate::error::ApiError;
 use crate::model::institute::Institute;
+use crate::model::interchange::{csv_header, csv_record, full_csv_record, full_record, Series};
 use crate::model::money::Rates;
 use crate::store::institutes::{self as store, InstituteFilter, Keyset, SortKey};
 use actix_web::http::header;
@@ -23,41 +24,6 @@ pub enum Format {
     /// Every match as one JSON record per line.
     Ndjson,
 }
-
-/// The CSV columns, in order. Lists (aliases, sectors, unverified fields) are joined with `|`.
-pub const CSV_COLUMNS: &[&str] = &[
-    "id",
-    "slug",
-    "name",
-    "acronym",
-    "aliases",
-    "kind",
-    "status",
-    "country",
-    "city",
-    "founded",
-    "website",
-    "description",
-    "sectors",
-    "parent_id",
-    "parent_slug",
-    "ror",
-    "wikidata",
-    "grid",
-    "headcount_year",
-    "researchers",
-    "staff",
-    "budget_year",
-    "budget_kind",
-    "budget_basis",
-    "budget_amount",
-    "budget_currency",
-    "budget_amount_usd",
-    "unverified_fields",
-    "created_at",
-    "updated_at",
-    "version",
-];
 
 /// Chooses the format: `?format=` first, else the `Accept` header (the first listed of
 /// `text/csv`, `application/x-ndjson`, or a JSON type); 406 when Accept allows none of them.
@@ -112,63 +78,6 @@ pub fn negotiate(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiE
     ))
 }
 
-fn join(values: &[String]) -> String {
-    values.join("|")
-}
-
-fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(ToString::to_string).unwrap_or_default()
-}
-
-/// One CSV record of an institute, in `CSV_COLUMNS` order (then the converted columns).
-fn csv_record(i: &Institute, converted: bool) -> Vec<String> {
-    let h = i.latest_headcount.as_ref();
-    let b = i.latest_budget.as_ref();
-    let mut row = vec![
-        i.id.clone(),
-        i.slug.clone(),
-        i.name.clone(),
-        opt(&i.acronym),
-        join(&i.aliases),
-        i.kind.as_str().to_string(),
-        i.status.as_str().to_string(),
-        i.country.clone(),
-        opt(&i.city),
-        opt(&i.founded),
-        opt(&i.website),
-        opt(&i.description),
-        join(&i.sectors),
-        i.parent.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
-        i.parent
-            .as_ref()
-            .map(|p| p.slug.clone())
-            .unwrap_or_default(),
-        opt(&i.external_ids.ror),
-        opt(&i.external_ids.wikidata),
-        opt(&i.external_ids.grid),
-        opt(&h.map(|h| h.year)),
-        opt(&h.and_then(|h| h.researchers)),
-        opt(&h.and_then(|h| h.staff)),
-        opt(&b.map(|b| b.year)),
-        b.map(|b| b.kind.as_str().to_string()).unwrap_or_default(),
-        b.map(|b| b.basis.as_str().to_string()).unwrap_or_default(),
-        opt(&b.map(|b| b.amount)),
-        b.map(|b| b.currency.clone()).unwrap_or_default(),
-        opt(&b.and_then(|b| b.usd.amount_usd)),
-        join(&i.unverified_fields),
-        i.created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        i.updated_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        i.version.to_string(),
-    ];
-    if converted {
-        let c = b.and_then(|b| b.converted.as_ref());
-        row.push(opt(&c.and_then(|c| c.amount)));
-    }
-    row
-}
-
 fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::io::Error> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -182,23 +91,41 @@ fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// Encodes one page of records.
+/// Encodes one page of records; with `series`, each record carries its whole budget and
+/// headcount series.
 fn encode(
     items: &[Institute],
+    series: Option<&std::collections::HashMap<String, Series>>,
     format: Format,
     currency: Option<&str>,
 ) -> Result<Bytes, std::io::Error> {
-    match format {
-        Format::Csv => csv_bytes(items.iter().map(|i| csv_record(i, currency.is_some()))),
-        _ => {
+    let none = Series::default();
+    let of = |i: &Institute| series.and_then(|s| s.get(&i.id)).unwrap_or(&none);
+    match (format, series.is_some()) {
+        (Format::Csv, false) => csv_bytes(items.iter().map(|i| csv_record(i, currency.is_some()))),
+        (Format::Csv, true) => csv_bytes(items.iter().map(|i| full_csv_record(i, of(i)))),
+        (_, with_series) => {
             let mut out = Vec::with_capacity(items.len() * 1500);
             for i in items {
-                serde_json::to_writer(&mut out, i).map_err(std::io::Error::other)?;
+                if with_series {
+                    serde_json::to_writer(&mut out, &full_record(i, of(i)))
+                } else {
+                    serde_json::to_writer(&mut out, i)
+                }
+                .map_err(std::io::Error::other)?;
                 out.push(b'\n');
             }
             Ok(Bytes::from(out))
         }
     }
+}
+
+/// The first bytes of a CSV export: a byte-order mark (so that spreadsheets read the file as
+/// UTF-8) and the header row.
+pub fn csv_head(extra: &[String]) -> Bytes {
+    let mut head = b"\xEF\xBB\xBF".to_vec();
+    head.extend_from_slice(&csv_bytes([csv_header(extra)]).unwrap_or_default());
+    Bytes::from(head)
 }
 
 type Chunk = Result<Bytes, std::io::Error>;
@@ -215,13 +142,17 @@ pub struct Job {
     /// The `?currency=` asked for, if any.
     pub currency: Option<String>,
     pub format: Format,
+    /// Whether each record carries its whole series (the command-line export's files).
+    pub series: bool,
 }
 
 /// Threads assembling and encoding pages.
 const WORKERS: usize = 2;
 
 impl Job {
-    fn run(&self, out: &tokio::sync::mpsc::Sender<Chunk>) {
+    /// Sends the export's chunks, in order, until the last page or the first error; stops
+    /// early when the receiver goes away.
+    pub fn run(&self, out: &tokio::sync::mpsc::Sender<Chunk>) {
         use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
         type Work = (Vec<crate::store::rows::InstituteRow>, SyncSender<Chunk>);
         let (work_tx, work_rx) = sync_channel::<Work>(WORKERS);
@@ -300,13 +231,24 @@ impl Job {
         let mut conn = self.pool.get().map_err(std::io::Error::other)?;
         let mut items =
             store::assemble(&mut conn, rows, &self.rates).map_err(std::io::Error::other)?;
+        let series = if self.series {
+            let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+            Some(store::series(&mut conn, &ids).map_err(std::io::Error::other)?)
+        } else {
+            None
+        };
         drop(conn);
         if let Some(c) = &self.currency {
             for i in &mut items {
                 i.convert_money(&self.rates, c);
             }
         }
-        encode(&items, self.format, self.currency.as_deref())
+        encode(
+            &items,
+            series.as_ref(),
+            self.format,
+            self.currency.as_deref(),
+        )
     }
 }
 
@@ -316,14 +258,12 @@ pub fn stream(job: Job) -> HttpResponse {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let head = match format {
         Format::Csv => {
-            let mut columns: Vec<String> = CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
-            if let Some(c) = &job.currency {
-                columns.push(format!("budget_amount_{}", c.to_ascii_lowercase()));
-            }
-            // A byte-order mark, so that spreadsheets read the file as UTF-8.
-            let mut head = b"\xEF\xBB\xBF".to_vec();
-            head.extend_from_slice(&csv_bytes([columns]).unwrap_or_default());
-            Some(Bytes::from(head))
+            let extra: Vec<String> = job
+                .currency
+                .iter()
+                .map(|c| format!("budget_amount_{}", c.to_ascii_lowercase()))
+                .collect();
+            Some(csv_head(&extra))
         }
         _ => None,
     };

@@ -215,6 +215,7 @@ pub async fn list_institutes(
             rates,
             currency: display,
             format,
+            series: false,
         }));
     }
 

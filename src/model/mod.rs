@@ -7,6 +7,7 @@ pub mod history;
 pub mod ids;
 pub mod input;
 pub mod institute;
+pub mod interchange;
 pub mod matching;
 pub mod money;
 pub mod reference;

@@ -135,6 +135,37 @@ pub fn get_ref(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RefRow>>
         .optional()
 }
 
+/// The whole budget and headcount series of the given institutes, each by year then id.
+pub fn series(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> QueryResult<HashMap<String, crate::model::interchange::Series>> {
+    let mut out: HashMap<String, crate::model::interchange::Series> = HashMap::new();
+    for row in budgets::table
+        .filter(budgets::institute_id.eq_any(ids))
+        .select(BudgetRow::as_select())
+        .order((budgets::institute_id, budgets::year, budgets::id))
+        .load(conn)?
+    {
+        out.entry(row.institute_id.clone())
+            .or_default()
+            .budgets
+            .push(row.to_figure());
+    }
+    for row in headcounts::table
+        .filter(headcounts::institute_id.eq_any(ids))
+        .select(HeadcountRow::as_select())
+        .order((headcounts::institute_id, headcounts::year, headcounts::id))
+        .load(conn)?
+    {
+        out.entry(row.institute_id.clone())
+            .or_default()
+            .headcounts
+            .push(row.to_entry());
+    }
+    Ok(out)
+}
+
 /// Turns stored rows into full records with a fixed number of queries, whatever their count.
 pub fn assemble(
     conn: &mut DbConnection,

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod curation;
 pub mod generate;
 pub mod history;
+pub mod import;
 pub mod institutes;
 pub mod keys;
 pub mod matching;

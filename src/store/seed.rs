@@ -241,54 +241,7 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
         let mut report = SeedReport::default();
         let stamp = now();
 
-        let have: HashSet<String> = countries::table
-            .select(countries::code)
-            .load(conn)?
-            .into_iter()
-            .collect();
-        for row in data.countries.iter().filter(|r| !have.contains(&r.code)) {
-            diesel::insert_into(countries::table)
-                .values(row)
-                .execute(conn)?;
-            report.countries += 1;
-        }
-        let have: HashSet<String> = currencies::table
-            .select(currencies::code)
-            .load(conn)?
-            .into_iter()
-            .collect();
-        for row in data.currencies.iter().filter(|r| !have.contains(&r.code)) {
-            diesel::insert_into(currencies::table)
-                .values(row)
-                .execute(conn)?;
-            report.currencies += 1;
-        }
-        let have: HashSet<String> = sectors::table
-            .select(sectors::slug)
-            .load(conn)?
-            .into_iter()
-            .collect();
-        for row in data.sectors.iter().filter(|r| !have.contains(&r.slug)) {
-            diesel::insert_into(sectors::table)
-                .values(row)
-                .execute(conn)?;
-            report.sectors += 1;
-        }
-        let have: HashSet<(String, i32)> = exchange_rates::table
-            .select((exchange_rates::currency, exchange_rates::year))
-            .load(conn)?
-            .into_iter()
-            .collect();
-        for row in data
-            .rates
-            .iter()
-            .filter(|r| !have.contains(&(r.currency.clone(), r.year)))
-        {
-            diesel::insert_into(exchange_rates::table)
-                .values(row)
-                .execute(conn)?;
-            report.exchange_rates += 1;
-        }
+        add_reference(conn, data, &mut report)?;
 
         // A seed institute is added only when nothing holds or held its id or slug: a
         // curator's deletion or rename is not undone, and ids are never reused.
@@ -463,4 +416,72 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
         }
         Ok(report)
     })
+}
+
+/// Adds the reference records (countries, currencies, sectors, exchange rates) that are
+/// missing; institutes are left alone. What an import into a new database needs.
+pub fn seed_reference(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> {
+    conn.transaction(|conn| {
+        super::curation::begin_write(conn, None)?;
+        let mut report = SeedReport::default();
+        add_reference(conn, data, &mut report)?;
+        Ok(report)
+    })
+}
+
+fn add_reference(
+    conn: &mut DbConnection,
+    data: &Dataset,
+    report: &mut SeedReport,
+) -> QueryResult<()> {
+    let have: HashSet<String> = countries::table
+        .select(countries::code)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    for row in data.countries.iter().filter(|r| !have.contains(&r.code)) {
+        diesel::insert_into(countries::table)
+            .values(row)
+            .execute(conn)?;
+        report.countries += 1;
+    }
+    let have: HashSet<String> = currencies::table
+        .select(currencies::code)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    for row in data.currencies.iter().filter(|r| !have.contains(&r.code)) {
+        diesel::insert_into(currencies::table)
+            .values(row)
+            .execute(conn)?;
+        report.currencies += 1;
+    }
+    let have: HashSet<String> = sectors::table
+        .select(sectors::slug)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    for row in data.sectors.iter().filter(|r| !have.contains(&r.slug)) {
+        diesel::insert_into(sectors::table)
+            .values(row)
+            .execute(conn)?;
+        report.sectors += 1;
+    }
+    let have: HashSet<(String, i32)> = exchange_rates::table
+        .select((exchange_rates::currency, exchange_rates::year))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    for row in data
+        .rates
+        .iter()
+        .filter(|r| !have.contains(&(r.currency.clone(), r.year)))
+    {
+        diesel::insert_into(exchange_rates::table)
+            .values(row)
+            .execute(conn)?;
+        report.exchange_rates += 1;
+    }
+
+    Ok(())
 }

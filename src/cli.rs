@@ -1,0 +1,440 @@
+//! The bulk commands: `import`, `export` and `backup`.
+
+use crate::api::export::{csv_head, Format, Job};
+use crate::db::{self, Backend, DbConnection};
+use crate::model::input::Vocabulary;
+use crate::model::interchange::{csv_column, CsvLayout, FileFormat, ImportRecord, Rejected};
+use crate::store;
+use crate::store::import::{Options, Outcome};
+use crate::store::institutes::{InstituteFilter, SortField, SortKey};
+use diesel::connection::SimpleConnection;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::time::{Duration, Instant};
+
+/// Progress on standard error: a bar on a terminal, else a plain line at most every two
+/// seconds and at the end of each phase.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    phase: std::cell::RefCell<(String, Instant)>,
+}
+
+impl Reporter {
+    fn new() -> Reporter {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg:>9} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Reporter {
+            bar,
+            phase: std::cell::RefCell::new((String::new(), Instant::now())),
+        }
+    }
+
+    fn update(&self, phase: &str, done: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            if bar.message() != phase {
+                bar.set_message(phase.to_string());
+                bar.set_length(total as u64);
+                bar.reset_eta();
+            }
+            bar.set_position(done as u64);
+            return;
+        }
+        let mut last = self.phase.borrow_mut();
+        let new_phase = last.0 != phase;
+        if new_phase || done == total || last.1.elapsed() >= Duration::from_secs(2) {
+            let percent = if total > 0 { done * 100 / total } else { 100 };
+            eprintln!("import: {phase} {done}/{total} ({percent}%)");
+            *last = (phase.to_string(), Instant::now());
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// What `import` was asked to do.
+pub struct ImportArgs {
+    pub file: String,
+    pub format: Option<FileFormat>,
+    pub options: Options,
+    pub report: Option<String>,
+}
+
+/// Reads every record of a file, checking each against `vocab`.
+pub fn read_file(
+    path: &str,
+    format: Option<FileFormat>,
+    vocab: &Vocabulary,
+    mut seen: impl FnMut(usize),
+) -> Result<(FileFormat, Vec<ImportRecord>, Vec<Rejected>), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let head = reader
+        .fill_buf()
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    let format = format.unwrap_or_else(|| FileFormat::detect(path, head));
+    let mut records = Vec::new();
+    let mut rejected = Vec::new();
+    let mut take = |line: usize, value: Result<Value, Vec<crate::error::FieldError>>| {
+        let checked = value
+            .map_err(|errors| Rejected {
+                line,
+                record: String::new(),
+                errors,
+            })
+            .and_then(|v| ImportRecord::read(line, v, vocab));
+        match checked {
+            Ok(r) => records.push(r),
+            Err(r) => rejected.push(r),
+        }
+        seen(records.len() + rejected.len());
+    };
+    let unreadable = |e: &dyn std::fmt::Display| {
+        vec![crate::error::FieldError::new(
+            "",
+            format!("not a JSON record: {e}"),
+        )]
+    };
+    match format {
+        FileFormat::Ndjson => {
+            let mut line_no = 0;
+            let mut buf = String::new();
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_line(&mut buf)
+                    .map_err(|e| format!("cannot read {path} at line {}: {e}", line_no + 1))?;
+                if n == 0 {
+                    break;
+                }
+                line_no += 1;
+                let text = buf.trim_start_matches('\u{feff}').trim();
+                if text.is_empty() {
+                    continue;
+                }
+                take(
+                    line_no,
+                    serde_json::from_str::<Value>(text).map_err(|e| unreadable(&e)),
+                );
+            }
+        }
+        FileFormat::Json => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read {path}: {e}"))?;
+            let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            let mut de = serde_json::Deserializer::from_slice(text);
+            let items: Vec<Box<serde_json::value::RawValue>> =
+                serde::Deserialize::deserialize(&mut de)
+                    .map_err(|e| format!("{path} is not a JSON array of records: {e}"))?;
+            drop(bytes);
+            for (n, item) in items.into_iter().enumerate() {
+                take(
+                    n + 1,
+                    serde_json::from_str::<Value>(item.get()).map_err(|e| unreadable(&e)),
+                );
+            }
+        }
+        FileFormat::Csv => {
+            let mut csv = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(false)
+                .from_reader(reader);
+            let header: Vec<String> = csv
+                .headers()
+                .map_err(|e| format!("cannot read the CSV header of {path}: {e}"))?
+                .iter()
+                .map(str::to_string)
+                .collect();
+            let layout = CsvLayout::new(&header).map_err(|e| format!("{path}: {e}"))?;
+            let mut row = csv::StringRecord::new();
+            loop {
+                let line = csv.position().line() as usize;
+                match csv.read_record(&mut row) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        let line = row.position().map(|p| p.line() as usize).unwrap_or(line);
+                        take(line, layout.record(&row));
+                    }
+                    Err(e) => match e.kind() {
+                        csv::ErrorKind::Io(_) => return Err(format!("cannot read {path}: {e}")),
+                        _ => take(
+                            line,
+                            Err(vec![crate::error::FieldError::new("", e.to_string())]),
+                        ),
+                    },
+                }
+            }
+        }
+    }
+    Ok((format, records, rejected))
+}
+
+fn print_rejections(format: FileFormat, rejected: &[Rejected], report: Option<&str>) {
+    let place = if format == FileFormat::Json {
+        "record"
+    } else {
+        "line"
+    };
+    let field = |f: &str| {
+        if format == FileFormat::Csv {
+            csv_column(f)
+        } else {
+            f.to_string()
+        }
+    };
+    const SHOWN: usize = 50;
+    let mut count = 0;
+    for r in rejected {
+        for e in &r.errors {
+            if count < SHOWN {
+                let name = if e.field.is_empty() {
+                    "record".to_string()
+                } else {
+                    field(&e.field)
+                };
+                eprintln!(
+                    "rejected {place} {} ({}): {}: {}",
+                    r.line,
+                    if r.record.is_empty() { "?" } else { &r.record },
+                    name,
+                    e.message
+                );
+            }
+            count += 1;
+        }
+    }
+    if count > SHOWN {
+        eprintln!(
+            "… and {} more problems{}",
+            count - SHOWN,
+            if report.is_some() {
+                " (all in the report)"
+            } else {
+                "; --report FILE writes them all"
+            }
+        );
+    }
+}
+
+fn write_report(format: FileFormat, rejected: &[Rejected], path: &str) -> Result<(), String> {
+    let mut out = csv::Writer::from_path(path).map_err(|e| format!("cannot write {path}: {e}"))?;
+    let fail = |e: csv::Error| format!("cannot write {path}: {e}");
+    out.write_record(["line", "record", "field", "reason"])
+        .map_err(fail)?;
+    for r in rejected {
+        for e in &r.errors {
+            let field = if format == FileFormat::Csv {
+                csv_column(&e.field)
+            } else {
+                e.field.clone()
+            };
+            out.write_record([
+                r.line.to_string(),
+                r.record.clone(),
+                field,
+                e.message.clone(),
+            ])
+            .map_err(fail)?;
+        }
+    }
+    out.flush().map_err(|e| format!("cannot write {path}: {e}"))
+}
+
+/// Makes a new database ready for records: the reference data (countries, currencies,
+/// sectors, rates) they are checked against.
+fn ensure_reference(conn: &mut DbConnection) -> Result<(), String> {
+    let vocab = store::curation::vocabulary(conn).map_err(|e| e.to_string())?;
+    if vocab.countries.is_empty() {
+        let data = store::seed::Dataset::embedded()?;
+        let report = store::seed::seed_reference(conn, &data).map_err(|e| e.to_string())?;
+        eprintln!("import: new database: added the reference data ({report})");
+    }
+    Ok(())
+}
+
+/// `institute-registry import FILE`.
+pub fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let pool = db::connect(database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    if conn.backend() == Backend::Sqlite {
+        // A large page cache for the index updates of a bulk load (this connection only).
+        conn.batch_execute("PRAGMA cache_size = -262144")
+            .map_err(|e| e.to_string())?;
+    }
+    ensure_reference(&mut conn)?;
+    let vocab = store::curation::vocabulary(&mut conn).map_err(|e| e.to_string())?;
+    let reporter = Reporter::new();
+    let (format, records, rejected) = read_file(&args.file, args.format, &vocab, |n| {
+        if n % 5000 == 0 {
+            reporter.update("reading", n, n);
+        }
+    })?;
+    let rows = records.len() + rejected.len();
+    let outcome: Outcome = store::import::import(
+        &mut conn,
+        records,
+        rejected,
+        args.options,
+        &|phase, done, total| reporter.update(phase, done, total),
+    )
+    .map_err(|e| format!("import failed, nothing was written: {e}"))?;
+    reporter.finish();
+    print_rejections(format, &outcome.rejected, args.report.as_deref());
+    if let Some(path) = &args.report {
+        write_report(format, &outcome.rejected, path)?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let verb = if outcome.committed {
+        "imported"
+    } else if args.options.dry_run && (outcome.rejected.is_empty() || args.options.partial) {
+        "dry run, nothing written"
+    } else {
+        "refused, nothing written"
+    };
+    println!(
+        "{verb}: {rows} records from {} in {secs:.1} s ({:.0} records/s): {} created, {} updated, \
+         {} unchanged, {} rejected",
+        args.file,
+        rows as f64 / secs.max(1e-9),
+        outcome.created,
+        outcome.updated,
+        outcome.unchanged,
+        outcome.rejected.len()
+    );
+    if !outcome.rejected.is_empty() && !args.options.partial {
+        return Err(format!(
+            "{} records were rejected, so none was imported; fix them, or use --partial to \
+             import the valid ones",
+            outcome.rejected.len()
+        ));
+    }
+    Ok(())
+}
+
+/// `institute-registry export`: every institute, by name, with its whole series.
+pub fn export(database_url: &str, format: FileFormat, output: Option<&str>) -> Result<(), String> {
+    // Off the async runtime the command line runs in: this thread blocks on the pipeline.
+    let (url, output) = (database_url.to_string(), output.map(str::to_string));
+    std::thread::spawn(move || export_blocking(&url, format, output.as_deref()))
+        .join()
+        .map_err(|_| "export failed".to_string())?
+}
+
+fn export_blocking(
+    database_url: &str,
+    format: FileFormat,
+    output: Option<&str>,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let pool = db::connect(database_url, 3).map_err(|e| e.to_string())?;
+    let (matches, rates) = {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let filter = InstituteFilter::default();
+        let matches = store::institutes::count(&mut conn, &filter).map_err(|e| e.to_string())?;
+        let rates = store::reference::rates(&mut conn).map_err(|e| e.to_string())?;
+        (matches, rates)
+    };
+    let job = Job {
+        pool,
+        filter: InstituteFilter::default(),
+        matches,
+        keys: vec![SortKey {
+            field: SortField::Name,
+            descending: false,
+        }],
+        rates,
+        currency: None,
+        format: match format {
+            FileFormat::Csv => Format::Csv,
+            _ => Format::Ndjson,
+        },
+        series: true,
+    };
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let target = output.unwrap_or("standard output").to_string();
+    let fail = |e: std::io::Error| format!("cannot write {target}: {e}");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let worker = std::thread::spawn(move || job.run(&tx));
+    match format {
+        FileFormat::Csv => out
+            .write_all(&csv_head(&["budgets".into(), "headcounts".into()]))
+            .map_err(fail)?,
+        FileFormat::Json => out.write_all(b"[").map_err(fail)?,
+        FileFormat::Ndjson => {}
+    }
+    let mut first = true;
+    while let Some(chunk) = rx.blocking_recv() {
+        let chunk = chunk.map_err(|e| format!("export failed: {e}"))?;
+        if format == FileFormat::Json {
+            for line in chunk.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                out.write_all(if first { b"\n" } else { b",\n" })
+                    .map_err(fail)?;
+                out.write_all(line).map_err(fail)?;
+                first = false;
+            }
+        } else {
+            out.write_all(&chunk).map_err(fail)?;
+        }
+    }
+    if format == FileFormat::Json {
+        out.write_all(b"\n]\n").map_err(fail)?;
+    }
+    out.flush().map_err(fail)?;
+    worker
+        .join()
+        .map_err(|_| "export failed: a worker stopped".to_string())?;
+    eprintln!(
+        "exported {matches} institutes to {target} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `institute-registry backup FILE`: a consistent copy of a SQLite database, taken while it
+/// serves (`VACUUM INTO`). PostgreSQL databases are backed up with `pg_dump`.
+pub fn backup(database_url: &str, target: &str) -> Result<(), String> {
+    if Backend::from_url(database_url) != Backend::Sqlite {
+        return Err(
+            "backup copies SQLite databases; back PostgreSQL up with pg_dump -Fc (see README)"
+                .into(),
+        );
+    }
+    if std::path::Path::new(target).exists() {
+        return Err(format!("{target} exists; backup never overwrites a file"));
+    }
+    let started = Instant::now();
+    let pool = db::connect(database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let quoted = target.replace('\'', "''");
+    conn.batch_execute(&format!("VACUUM INTO '{quoted}'"))
+        .map_err(|e| format!("backup failed: {e}"))?;
+    let size = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backed up to {target} ({:.1} MB) in {:.1} s",
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
