@@ -88,20 +88,21 @@ pub fn read_file(
     let format = format.unwrap_or_else(|| FileFormat::detect(path, head));
     let mut records = Vec::new();
     let mut rejected = Vec::new();
-    let mut take = |line: usize, value: Result<Value, Vec<crate::error::FieldError>>| {
-        let checked = value
-            .map_err(|errors| Rejected {
-                line,
-                record: String::new(),
-                errors,
-            })
-            .and_then(|v| ImportRecord::read(line, v, vocab));
-        match checked {
-            Ok(r) => records.push(r),
-            Err(r) => rejected.push(r),
-        }
-        seen(records.len() + rejected.len());
-    };
+    let mut take =
+        |line: usize, label: String, value: Result<Value, Vec<crate::error::FieldError>>| {
+            let checked = value
+                .map_err(|errors| Rejected {
+                    line,
+                    record: label,
+                    errors,
+                })
+                .and_then(|v| ImportRecord::read(line, v, vocab));
+            match checked {
+                Ok(r) => records.push(r),
+                Err(r) => rejected.push(r),
+            }
+            seen(records.len() + rejected.len());
+        };
     let unreadable = |e: &dyn std::fmt::Display| {
         vec![crate::error::FieldError::new(
             "",
@@ -127,6 +128,7 @@ pub fn read_file(
                 }
                 take(
                     line_no,
+                    String::new(),
                     serde_json::from_str::<Value>(text).map_err(|e| unreadable(&e)),
                 );
             }
@@ -145,15 +147,26 @@ pub fn read_file(
             for (n, item) in items.into_iter().enumerate() {
                 take(
                     n + 1,
+                    String::new(),
                     serde_json::from_str::<Value>(item.get()).map_err(|e| unreadable(&e)),
                 );
             }
         }
         FileFormat::Csv => {
+            let newlines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
             let mut csv = csv::ReaderBuilder::new()
                 .has_headers(true)
                 .flexible(false)
-                .from_reader(reader);
+                .from_reader(Lines {
+                    inner: reader,
+                    offset: 0,
+                    newlines: newlines.clone(),
+                });
+            // The csv reader's own line count is off after CRLF line ends: count them here.
+            let line_at = |byte: u64| {
+                let seen = newlines.borrow();
+                1 + seen.partition_point(|&n| n <= byte)
+            };
             let header: Vec<String> = csv
                 .headers()
                 .map_err(|e| format!("cannot read the CSV header of {path}: {e}"))?
@@ -163,17 +176,18 @@ pub fn read_file(
             let layout = CsvLayout::new(&header).map_err(|e| format!("{path}: {e}"))?;
             let mut row = csv::StringRecord::new();
             loop {
-                let line = csv.position().line() as usize;
+                let line = line_at(csv.position().byte());
                 match csv.read_record(&mut row) {
                     Ok(false) => break,
                     Ok(true) => {
-                        let line = row.position().map(|p| p.line() as usize).unwrap_or(line);
-                        take(line, layout.record(&row));
+                        let line = row.position().map(|p| line_at(p.byte())).unwrap_or(line);
+                        take(line, layout.label(&row), layout.record(&row));
                     }
                     Err(e) => match e.kind() {
                         csv::ErrorKind::Io(_) => return Err(format!("cannot read {path}: {e}")),
                         _ => take(
                             line,
+                            String::new(),
                             Err(vec![crate::error::FieldError::new("", e.to_string())]),
                         ),
                     },
@@ -182,6 +196,27 @@ pub fn read_file(
         }
     }
     Ok((format, records, rejected))
+}
+
+/// A reader that notes where each line ends.
+struct Lines<R> {
+    inner: R,
+    offset: u64,
+    newlines: std::rc::Rc<std::cell::RefCell<Vec<u64>>>,
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut seen = self.newlines.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                seen.push(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 fn print_rejections(format: FileFormat, rejected: &[Rejected], report: Option<&str>) {

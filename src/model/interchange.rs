@@ -519,6 +519,21 @@ impl CsvLayout {
         Ok(CsvLayout { columns })
     }
 
+    /// The row's id, slug or name, whichever it gives first (to name it in a report).
+    pub fn label(&self, row: &csv::StringRecord) -> String {
+        ["id", "slug", "name"]
+            .iter()
+            .find_map(|key| {
+                self.columns
+                    .iter()
+                    .find(|(_, n)| n == key)
+                    .and_then(|(i, _)| row.get(*i))
+                    .filter(|v| !v.is_empty())
+            })
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Turns one CSV row into a record object; cells that are not text (numbers, JSON) are
     /// checked here, with the column as the field.
     pub fn record(&self, row: &csv::StringRecord) -> Result<Value, Vec<FieldError>> {

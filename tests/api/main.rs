@@ -1,6 +1,7 @@
 //! Integration tests through the HTTP surface; one binary, a fresh database per test.
 
 mod auth;
+mod bulk;
 mod catalog;
 mod common;
 mod concurrency;

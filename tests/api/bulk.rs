@@ -1,0 +1,332 @@
+//! `import` and `export` on the command line, checked through the HTTP surface.
+
+use crate::common::*;
+use actix_web::test;
+use institute_registry::api::{build_app, AppState};
+use serde_json::{json, Value};
+use std::process::Command;
+
+/// Runs the binary on a database; returns (success, stdout, stderr).
+fn cli(url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_institute-registry"))
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the binary");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "registry-bulk-{}-{}-{name}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> TempFile {
+        let path = temp(name);
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[actix_rt::test]
+async fn export_then_import_into_an_empty_database_gives_identical_files() {
+    let (db_a, pool_a, app_a) = app().await;
+    // Beyond the seed: a child of a seed institute, a multi-year budget, a staff-only count.
+    let k = key(&pool_a, "curator", "editor");
+    let created = post_json(
+        &app_a,
+        "/v1/institutes",
+        &k,
+        json!({"slug": "turing-lab", "name": "Turing Lab", "kind": "university",
+               "country": "GB", "parent": "alan-turing-institute", "sectors": ["healthcare"],
+               "aliases": ["TL"], "external_ids": {"wikidata": "Q99999999"}}),
+    )
+    .await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let budget = post_json(
+        &app_a,
+        "/v1/institutes/turing-lab/budgets",
+        &k,
+        json!({"year": 2023, "kind": "multi_year", "amount": 5_000_000, "currency": "GBP",
+               "period_end": 2027, "source": "https://example.org/grant", "note": "five years"}),
+    )
+    .await;
+    assert_eq!(
+        budget.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&budget.body)
+    );
+    let headcount = post_json(
+        &app_a,
+        "/v1/institutes/turing-lab/headcounts",
+        &k,
+        json!({"year": 2024, "staff": 12, "basis": "staff", "source": "https://example.org/team"}),
+    )
+    .await;
+    assert_eq!(headcount.status, 201);
+
+    for format in ["ndjson", "csv", "json"] {
+        let first = temp(&format!("first.{format}"));
+        let second = temp(&format!("second.{format}"));
+        let (ok, _, err) = cli(&db_a.url, &["export", "-o", first.to_str().unwrap()]);
+        assert!(ok, "export: {err}");
+        let db_b = TestDb::new();
+        let (ok, out, err) = cli(&db_b.url, &["import", first.to_str().unwrap()]);
+        assert!(ok, "import {format}: {out} {err}");
+        assert!(
+            out.contains("69 created, 0 updated, 0 unchanged, 0 rejected"),
+            "{out}"
+        );
+        let (ok, _, err) = cli(&db_b.url, &["export", "-o", second.to_str().unwrap()]);
+        assert!(ok, "second export: {err}");
+        let (a, b) = (
+            std::fs::read(&first).unwrap(),
+            std::fs::read(&second).unwrap(),
+        );
+        let _ = (std::fs::remove_file(&first), std::fs::remove_file(&second));
+        assert!(a.len() > 50_000, "{format}: {} bytes", a.len());
+        assert!(a == b, "{format}: the second export differs from the first");
+
+        // The copy serves the same representations: same bodies, same ETags.
+        let pool_b = db_b.pool(2);
+        let app_b =
+            test::init_service(build_app(AppState::new(pool_b.clone(), db_b.backend()))).await;
+        for path in [
+            "/v1/institutes/turing-lab",
+            "/v1/institutes/alan-turing-institute?include=descendants",
+            "/v1/institutes/turing-lab/budgets",
+        ] {
+            let (ra, rb) = (get(&app_a, path).await, get(&app_b, path).await);
+            assert_eq!(rb.status, 200, "{path}");
+            assert_eq!(ra.body, rb.body, "{format}: {path}");
+            assert_eq!(ra.header("etag"), rb.header("etag"), "{format}: {path}");
+        }
+        // Re-importing the same file changes nothing.
+        let again = TempFile::new(&format!("again.{format}"), &String::from_utf8(a).unwrap());
+        let (ok, out, _) = cli(&db_b.url, &["import", again.path()]);
+        assert!(ok);
+        assert!(out.contains("0 created, 0 updated, 69 unchanged"), "{out}");
+    }
+}
+
+fn line(v: Value) -> String {
+    format!("{v}\n")
+}
+
+#[actix_rt::test]
+async fn a_rejected_record_stops_the_import_and_is_reported_by_line_and_field() {
+    let (db, _pool, app) = app().await;
+    let good = |slug: &str| {
+        json!({"slug": slug, "name": format!("Institute {slug}"), "kind": "non_profit",
+               "country": "FR"})
+    };
+    let text = [
+        line(good("bulk-one")),
+        line(
+            json!({"slug": "bulk-bad-country", "name": "Bad", "kind": "non_profit",
+                    "country": "XX"}),
+        ),
+        line(good("bulk-two")),
+        "{not json\n".to_string(),
+        line(
+            json!({"slug": "bulk-child", "name": "Child", "kind": "non_profit",
+                    "country": "FR", "parent": "no-such-institute"}),
+        ),
+        line(good("bulk-one")),
+        line(
+            json!({"slug": "bulk-grandchild", "name": "Grandchild", "kind": "university",
+                    "country": "FR", "parent": "bulk-two", "sectors": ["no-such-sector"]}),
+        ),
+    ]
+    .concat();
+    let file = TempFile::new("mixed.ndjson", &text);
+    let report = temp("report.csv");
+    let (ok, out, err) = cli(
+        &db.url,
+        &["import", file.path(), "--report", report.to_str().unwrap()],
+    );
+    assert!(!ok, "an import with rejected records must fail");
+    assert!(out.contains("refused, nothing written"), "{out}");
+    assert!(
+        out.contains("0 created") || out.contains("2 created"),
+        "{out}"
+    );
+    assert!(out.contains("5 rejected"), "{out}");
+    for expected in [
+        "line 2 (bulk-bad-country): /country:",
+        "line 4 (?): record: not a JSON record",
+        "line 5 (bulk-child): /parent: no institute has the id or slug 'no-such-institute'",
+        "line 6 (bulk-one): /slug: 'bulk-one' is also the slug of line 1",
+        "line 7 (bulk-grandchild): /sectors/0: unknown sector",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    let written = std::fs::read_to_string(&report).unwrap();
+    let _ = std::fs::remove_file(&report);
+    assert!(
+        written.starts_with("line,record,field,reason\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("2,bulk-bad-country,/country,"),
+        "{written}"
+    );
+    for slug in ["bulk-one", "bulk-two"] {
+        assert_eq!(
+            get(&app, &format!("/v1/institutes/{slug}")).await.status,
+            404
+        );
+    }
+
+    // A dry run with --partial says what would happen and writes nothing.
+    let (ok, out, _) = cli(&db.url, &["import", file.path(), "--partial", "--dry-run"]);
+    assert!(ok);
+    assert!(out.contains("dry run, nothing written"), "{out}");
+    assert!(
+        out.contains("2 created, 0 updated, 0 unchanged, 5 rejected"),
+        "{out}"
+    );
+    assert_eq!(get(&app, "/v1/institutes/bulk-one").await.status, 404);
+
+    // --partial commits the valid records.
+    let (ok, out, _) = cli(&db.url, &["import", file.path(), "--partial"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("imported: 7 records"), "{out}");
+    assert!(
+        out.contains("2 created, 0 updated, 0 unchanged, 5 rejected"),
+        "{out}"
+    );
+    let one = get_ok(&app, "/v1/institutes/bulk-one").await;
+    assert_eq!(one["name"], "Institute bulk-one");
+    let history = get_ok(&app, "/v1/institutes/bulk-one/history").await;
+    assert_eq!(history["items"][0]["actor"], "import");
+    assert_eq!(history["items"][0]["action"], "create");
+}
+
+#[actix_rt::test]
+async fn records_update_the_institute_of_their_id_slug_or_external_id() {
+    let (db, pool, app) = app().await;
+    let k = key(&pool, "curator", "editor");
+    let patched = patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        json!({"external_ids": {"ror": "05q0ncs32"}}),
+        None,
+    )
+    .await;
+    assert_eq!(patched.status, 200);
+    let turing = get_ok(&app, "/v1/institutes/alan-turing-institute").await;
+    let vector = get_ok(&app, "/v1/institutes/vector-institute").await;
+    let mila = get_ok(&app, "/v1/institutes/mila").await;
+    // By id: the record as exported, unchanged.
+    let unchanged = turing.clone();
+    // By slug: a new city.
+    let mut by_slug = vector.clone();
+    by_slug.as_object_mut().unwrap().remove("id");
+    by_slug["city"] = json!("Toronto, Ontario");
+    // By ROR id alone (no id, no slug): a new description.
+    let mut by_ror = mila.clone();
+    for k in ["id", "slug"] {
+        by_ror.as_object_mut().unwrap().remove(k);
+    }
+    by_ror["description"] = json!("Quebec's AI institute.");
+    let new = json!({"name": "Institut Nouveau", "kind": "public_research", "country": "FR",
+                     "parent": {"id": turing["id"], "slug": "alan-turing-institute"}});
+    let file = TempFile::new(
+        "updates.json",
+        &serde_json::to_string(&json!([unchanged, by_slug, by_ror, new])).unwrap(),
+    );
+    let (ok, out, err) = cli(&db.url, &["import", file.path()]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("1 created, 2 updated, 1 unchanged, 0 rejected"),
+        "{out}"
+    );
+    let v = get_ok(&app, "/v1/institutes/vector-institute").await;
+    assert_eq!(v["city"], "Toronto, Ontario");
+    assert_eq!(v["version"], vector["version"].as_i64().unwrap() + 1);
+    assert_eq!(v["id"], vector["id"]);
+    let m = get_ok(&app, "/v1/institutes/mila").await;
+    assert_eq!(m["description"], "Quebec's AI institute.");
+    // Figures were not in the records as series: they stay.
+    assert_eq!(m["latest_budget"], mila["latest_budget"]);
+    let t = get_ok(&app, "/v1/institutes/alan-turing-institute").await;
+    assert_eq!(t["version"], turing["version"]);
+    let n = get_ok(&app, "/v1/institutes/institut-nouveau").await;
+    assert_eq!(n["parent"]["slug"], "alan-turing-institute");
+    let history = get_ok(&app, "/v1/institutes/vector-institute/history").await;
+    assert_eq!(history["items"][0]["actor"], "import");
+    assert_eq!(history["items"][0]["action"], "update");
+    assert_eq!(history["items"][0]["after"]["city"], "Toronto, Ontario");
+
+    // An id that is not in the registry but names a taken slug is refused, not guessed.
+    let mut stray = vector.clone();
+    stray["id"] = json!("ins_0000000000000000");
+    let file = TempFile::new("stray.ndjson", &line(stray));
+    let (ok, _, err) = cli(&db.url, &["import", file.path()]);
+    assert!(!ok);
+    assert!(
+        err.contains("/id: ins_0000000000000000 is not in the registry, but the slug is that of"),
+        "{err}"
+    );
+}
+
+#[actix_rt::test]
+async fn csv_imports_check_the_header_and_name_columns() {
+    let (db, _pool, app) = app().await;
+    let file = TempFile::new("bad-header.csv", "slug,name,colour\nx,X,red\n");
+    let (ok, _, err) = cli(&db.url, &["import", file.path()]);
+    assert!(!ok);
+    assert!(err.contains("unknown column 'colour'"), "{err}");
+
+    let text = "slug,name,kind,country,founded,ror,sectors,budgets\r\n\
+                csv-one,CSV One,university,DE,1999,,robotics|healthcare,\r\n\
+                csv-two,CSV Two,university,DE,nineteen,,,\r\n\
+                csv-three,CSV Three,university,DE,,not-a-ror,,\r\n\
+                csv-four,CSV Four,university,DE,,,,\"[{\"\"year\"\": 2024, \"\"kind\"\": \"\"annual\"\", \"\"amount\"\": -5, \"\"currency\"\": \"\"EUR\"\", \"\"source\"\": \"\"s\"\"}]\"\r\n";
+    let file = TempFile::new("rows.csv", text);
+    let (ok, out, err) = cli(&db.url, &["import", file.path(), "--partial"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("1 created, 0 updated, 0 unchanged, 3 rejected"),
+        "{out}"
+    );
+    for expected in [
+        "line 3 (csv-two): founded: must be an integer",
+        "line 4 (csv-three): ror: must be a ROR id",
+        "line 5 (csv-four): budgets: must be an integer from 0 to",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    let one = get_ok(&app, "/v1/institutes/csv-one").await;
+    assert_eq!(one["sectors"], json!(["healthcare", "robotics"]));
+    assert_eq!(one["founded"], 1999);
+}
