@@ -6,6 +6,7 @@ mod catalog;
 mod common;
 mod concurrency;
 mod contract;
+mod crash;
 mod curation;
 mod errors;
 mod institutes;
