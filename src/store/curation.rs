@@ -338,31 +338,7 @@ fn store_institute(
                     ))
                     .execute(conn)?;
             }
-            diesel::update(institutes::table.find(id))
-                .set((
-                    institutes::slug.eq(&row.slug),
-                    institutes::name.eq(&row.name),
-                    institutes::sort_name.eq(&row.sort_name),
-                    institutes::acronym.eq(&row.acronym),
-                    institutes::aliases.eq(&row.aliases),
-                    institutes::kind.eq(&row.kind),
-                    institutes::status.eq(&row.status),
-                    institutes::country.eq(&row.country),
-                    institutes::city.eq(&row.city),
-                    institutes::founded.eq(row.founded),
-                    institutes::website.eq(&row.website),
-                    institutes::description.eq(&row.description),
-                    institutes::parent_id.eq(&row.parent_id),
-                    institutes::ror.eq(&row.ror),
-                    institutes::wikidata.eq(&row.wikidata),
-                    institutes::grid.eq(&row.grid),
-                    institutes::unverified_fields.eq(&row.unverified_fields),
-                    institutes::updated_at.eq(row.updated_at),
-                    institutes::version.eq(row.version),
-                    institutes::search_text.eq(&row.search_text),
-                    institutes::acronym_key.eq(&row.acronym_key),
-                ))
-                .execute(conn)?;
+            update_row(conn, &row)?;
             diesel::delete(institute_sectors::table.filter(institute_sectors::institute_id.eq(id)))
                 .execute(conn)?;
         }
@@ -375,6 +351,40 @@ fn store_institute(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// Writes every column of an institute's row but its id and creation time.
+pub(super) fn update_row(conn: &mut DbConnection, row: &InstituteRow) -> QueryResult<()> {
+    diesel::update(institutes::table.find(&row.id))
+        .set((
+            institutes::slug.eq(&row.slug),
+            institutes::name.eq(&row.name),
+            institutes::sort_name.eq(&row.sort_name),
+            institutes::acronym.eq(&row.acronym),
+            institutes::aliases.eq(&row.aliases),
+            institutes::kind.eq(&row.kind),
+            institutes::status.eq(&row.status),
+            institutes::country.eq(&row.country),
+            institutes::city.eq(&row.city),
+            institutes::founded.eq(row.founded),
+            institutes::website.eq(&row.website),
+            institutes::description.eq(&row.description),
+            institutes::parent_id.eq(&row.parent_id),
+            institutes::ror.eq(&row.ror),
+            institutes::wikidata.eq(&row.wikidata),
+            institutes::grid.eq(&row.grid),
+            institutes::unverified_fields.eq(&row.unverified_fields),
+            institutes::latest_researchers.eq(row.latest_researchers),
+            institutes::latest_staff.eq(row.latest_staff),
+            institutes::comparable_budget_usd.eq(row.comparable_budget_usd),
+            institutes::headcount.eq(row.headcount),
+            institutes::updated_at.eq(row.updated_at),
+            institutes::version.eq(row.version),
+            institutes::search_text.eq(&row.search_text),
+            institutes::acronym_key.eq(&row.acronym_key),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

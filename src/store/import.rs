@@ -644,83 +644,71 @@ fn mark_unchanged(
             && row.unverified_fields == json(&input.unverified_fields)
             && sorted(registry.sectors.get(&p.id).cloned().unwrap_or_default())
                 == sorted(input.sectors.clone());
-        // The parent is compared once resolved; until then, by reference.
+        // The parent is compared once resolved (see `write`).
         let now_series = series.remove(&p.id).unwrap_or_default();
-        // Entries without an id in the file take the id of the entry they replace.
-        if let Some(planned) = &mut p.budgets {
-            let given = p.record.budgets.as_deref().unwrap_or_default();
-            for (n, (id, input)) in planned.iter_mut().enumerate() {
-                if given.get(n).is_some_and(|(g, _)| g.is_some()) {
-                    continue;
-                }
-                let taken = |e: &str| given.iter().any(|(g, _)| g.as_deref() == Some(e));
-                if let Some(b) = now_series
-                    .budgets
-                    .iter()
-                    .find(|b| b.year == input.year && b.kind == input.kind && !taken(&b.id))
-                {
-                    *id = b.id.clone();
-                }
-            }
+        let have_budgets: Vec<(String, BudgetInput)> = now_series
+            .budgets
+            .iter()
+            .map(|b| (b.id.clone(), budget_input(b)))
+            .collect();
+        let have_headcounts: Vec<(String, HeadcountInput)> = now_series
+            .headcounts
+            .iter()
+            .map(|h| (h.id.clone(), headcount_input(h)))
+            .collect();
+        let mut same_budgets = true;
+        if let (Some(planned), Some(given)) = (&mut p.budgets, &p.record.budgets) {
+            adopt_ids(planned, given, &have_budgets, |a, b| {
+                a.year == b.year && a.kind == b.kind
+            });
+            same_budgets = same_series(planned, &have_budgets);
         }
-        if let Some(planned) = &mut p.headcounts {
-            let given = p.record.headcounts.as_deref().unwrap_or_default();
-            for (n, (id, input)) in planned.iter_mut().enumerate() {
-                if given.get(n).is_some_and(|(g, _)| g.is_some()) {
-                    continue;
-                }
-                let taken = |e: &str| given.iter().any(|(g, _)| g.as_deref() == Some(e));
-                if let Some(h) = now_series
-                    .headcounts
-                    .iter()
-                    .find(|h| h.year == input.year && !taken(&h.id))
-                {
-                    *id = h.id.clone();
-                }
-            }
+        let mut same_headcounts = true;
+        if let (Some(planned), Some(given)) = (&mut p.headcounts, &p.record.headcounts) {
+            adopt_ids(planned, given, &have_headcounts, |a, b| a.year == b.year);
+            same_headcounts = same_series(planned, &have_headcounts);
         }
-        let same_budgets = match &p.budgets {
-            None => true,
-            Some(planned) => {
-                let mut have: Vec<(String, BudgetInput)> = now_series
-                    .budgets
-                    .iter()
-                    .map(|b| (b.id.clone(), budget_input(b)))
-                    .collect();
-                let mut want = planned.clone();
-                have.sort_by(|a, b| a.0.cmp(&b.0));
-                want.sort_by(|a, b| a.0.cmp(&b.0));
-                have == want
-            }
-        };
-        let same_headcounts = match &p.headcounts {
-            None => true,
-            Some(planned) => {
-                let mut have: Vec<(String, HeadcountInput)> = now_series
-                    .headcounts
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.id.clone(),
-                            HeadcountInput {
-                                year: h.year,
-                                researchers: h.researchers,
-                                staff: h.staff,
-                                basis: h.basis.clone(),
-                                source: h.source.clone(),
-                            },
-                        )
-                    })
-                    .collect();
-                let mut want = planned.clone();
-                have.sort_by(|a, b| a.0.cmp(&b.0));
-                want.sort_by(|a, b| a.0.cmp(&b.0));
-                have == want
-            }
-        };
         p.changed = !(same_record && same_budgets && same_headcounts);
     }
     Ok(())
+}
+
+/// Entries the file gave no id take the id of the current entry for the same year (and kind),
+/// unless the file gives that id to another entry.
+fn adopt_ids<T>(
+    planned: &mut [(String, T)],
+    given: &[(Option<String>, T)],
+    have: &[(String, T)],
+    same_key: impl Fn(&T, &T) -> bool,
+) {
+    let taken = |e: &str| given.iter().any(|(g, _)| g.as_deref() == Some(e));
+    for (n, (id, input)) in planned.iter_mut().enumerate() {
+        if given.get(n).is_some_and(|(g, _)| g.is_some()) {
+            continue;
+        }
+        if let Some((current, _)) = have.iter().find(|(e, h)| same_key(h, input) && !taken(e)) {
+            *id = current.clone();
+        }
+    }
+}
+
+/// Whether two series hold the same entries, in any order.
+fn same_series<T: PartialEq + Clone>(planned: &[(String, T)], have: &[(String, T)]) -> bool {
+    let mut a = planned.to_vec();
+    let mut b = have.to_vec();
+    a.sort_by(|x, y| x.0.cmp(&y.0));
+    b.sort_by(|x, y| x.0.cmp(&y.0));
+    a == b
+}
+
+fn headcount_input(h: &crate::model::figures::HeadcountEntry) -> HeadcountInput {
+    HeadcountInput {
+        year: h.year,
+        researchers: h.researchers,
+        staff: h.staff,
+        basis: h.basis.clone(),
+        source: h.source.clone(),
+    }
 }
 
 fn budget_input(b: &BudgetFigure) -> BudgetInput {
@@ -983,34 +971,23 @@ fn write(
                 .execute(conn)?;
         }
         if p.budgets.is_some() || p.headcounts.is_some() {
-            let mut now_series = super::institutes::series(conn, &[p.id.as_str()])?
+            let now_series = super::institutes::series(conn, &[p.id.as_str()])?
                 .remove(&p.id)
                 .unwrap_or_default();
             let budgets = match &p.budgets {
                 Some(b) => b.clone(),
                 None => now_series
                     .budgets
-                    .drain(..)
-                    .map(|b| (b.id.clone(), budget_input(&b)))
+                    .iter()
+                    .map(|b| (b.id.clone(), budget_input(b)))
                     .collect(),
             };
             let headcounts = match &p.headcounts {
                 Some(h) => h.clone(),
                 None => now_series
                     .headcounts
-                    .drain(..)
-                    .map(|h| {
-                        (
-                            h.id.clone(),
-                            HeadcountInput {
-                                year: h.year,
-                                researchers: h.researchers,
-                                staff: h.staff,
-                                basis: h.basis,
-                                source: h.source,
-                            },
-                        )
-                    })
+                    .iter()
+                    .map(|h| (h.id.clone(), headcount_input(h)))
                     .collect(),
             };
             set_latest(&mut row, &budgets, &headcounts, rates);
@@ -1035,35 +1012,7 @@ fn write(
                 );
             }
         }
-        diesel::update(institutes::table.find(&p.id))
-            .set((
-                institutes::slug.eq(&row.slug),
-                institutes::name.eq(&row.name),
-                institutes::sort_name.eq(&row.sort_name),
-                institutes::acronym.eq(&row.acronym),
-                institutes::aliases.eq(&row.aliases),
-                institutes::kind.eq(&row.kind),
-                institutes::status.eq(&row.status),
-                institutes::country.eq(&row.country),
-                institutes::city.eq(&row.city),
-                institutes::founded.eq(row.founded),
-                institutes::website.eq(&row.website),
-                institutes::description.eq(&row.description),
-                institutes::parent_id.eq(&row.parent_id),
-                institutes::ror.eq(&row.ror),
-                institutes::wikidata.eq(&row.wikidata),
-                institutes::grid.eq(&row.grid),
-                institutes::unverified_fields.eq(&row.unverified_fields),
-                institutes::latest_researchers.eq(row.latest_researchers),
-                institutes::latest_staff.eq(row.latest_staff),
-                institutes::comparable_budget_usd.eq(row.comparable_budget_usd),
-                institutes::headcount.eq(row.headcount),
-                institutes::updated_at.eq(row.updated_at),
-                institutes::version.eq(row.version),
-                institutes::search_text.eq(&row.search_text),
-                institutes::acronym_key.eq(&row.acronym_key),
-            ))
-            .execute(conn)?;
+        super::curation::update_row(conn, &row)?;
         diesel::delete(institute_sectors::table.filter(institute_sectors::institute_id.eq(&p.id)))
             .execute(conn)?;
         let links: Vec<_> = p
