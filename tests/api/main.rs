@@ -8,6 +8,7 @@ mod contract;
 mod curation;
 mod errors;
 mod institutes;
+mod operations;
 mod query;
 mod reference;
 mod reports;
