@@ -124,19 +124,24 @@ pub fn response_with_id(error: ApiError, request_id: &str) -> HttpResponse {
     HttpResponse::from_error(error).set_body(BoxBody::new(body))
 }
 
-/// A problem document's text with `request_id` set; the text as it was if it is not a JSON
-/// object.
+/// A problem document's text with `request_id` added as its last member (the others kept in
+/// their order); the text as it was if it is not a JSON object or already has one.
 pub fn with_request_id(body: &[u8], request_id: Option<&str>) -> Vec<u8> {
     let Some(id) = request_id else {
         return body.to_vec();
     };
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(mut map)) => {
-            map.insert("request_id".into(), id.into());
-            serde_json::to_vec(&map).unwrap_or_else(|_| body.to_vec())
-        }
-        _ => body.to_vec(),
-    }
+    let is_object = matches!(
+        serde_json::from_slice::<serde_json::Value>(body),
+        Ok(serde_json::Value::Object(map)) if !map.contains_key("request_id")
+    );
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_end();
+    let (Some(head), true) = (trimmed.strip_suffix('}'), is_object) else {
+        return body.to_vec();
+    };
+    let comma = if head.trim() == "{" { "" } else { "," };
+    let id = serde_json::to_string(id).unwrap_or_default();
+    format!("{head}{comma}\"request_id\":{id}}}").into_bytes()
 }
 
 /// Logs a server-side failure with the request it failed: the cause of a 500 (which the
@@ -248,4 +253,26 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
         _ => ApiError::field("body", err.to_string()),
     };
     api.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_request_id;
+
+    #[test]
+    fn request_id_is_appended_keeping_the_order() {
+        let body = br#"{"type":"/problems/not-found","status":404}"#;
+        assert_eq!(
+            with_request_id(body, Some("abc")),
+            br#"{"type":"/problems/not-found","status":404,"request_id":"abc"}"#
+        );
+        assert_eq!(
+            with_request_id(b"{}", Some("abc")),
+            br#"{"request_id":"abc"}"#
+        );
+        assert_eq!(with_request_id(b"not json", Some("abc")), b"not json");
+        assert_eq!(with_request_id(body, None), body);
+        let twice = with_request_id(&with_request_id(body, Some("a")), Some("b"));
+        assert_eq!(twice, with_request_id(body, Some("a")));
+    }
 }

@@ -100,6 +100,12 @@ async fn request_id_is_passed_through_or_generated_and_in_every_problem() {
         assert_eq!(r.header("x-request-id").as_deref(), Some("trace-7"));
     }
     let r = get(&app, "/no/such/path").await;
+    // The id is added last; the members keep their order.
+    assert!(
+        r.body.starts_with(br#"{"type":"#),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     let p = r.problem(404);
     assert_eq!(
         Some(p["request_id"].as_str().unwrap().to_string()),
