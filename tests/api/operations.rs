@@ -600,3 +600,57 @@ async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
         }
     }
 }
+
+#[::core::prelude::v1::test]
+fn serve_settings_have_documented_defaults() {
+    use clap::Parser;
+    use institute_registry::config::{Cli, Command};
+    let Some(Command::Serve(args)) = Cli::try_parse_from(["institute-registry", "serve"])
+        .unwrap()
+        .command
+    else {
+        panic!("serve")
+    };
+    // Defaults, unless the environment running the tests sets them.
+    if std::env::var_os("RATE_LIMIT").is_none() {
+        assert_eq!(args.rate_limit, 1200);
+    }
+    if std::env::var_os("SHUTDOWN_TIMEOUT").is_none() {
+        assert_eq!(args.shutdown_timeout, 30);
+    }
+    let Some(Command::Serve(args)) = Cli::try_parse_from([
+        "institute-registry",
+        "serve",
+        "--rate-limit",
+        "0",
+        "--rate-limit-burst",
+        "5",
+        "--trust-proxy",
+        "--max-in-flight",
+        "64",
+        "--max-connections",
+        "100",
+        "--keep-alive",
+        "0",
+    ])
+    .unwrap()
+    .command
+    else {
+        panic!("serve")
+    };
+    assert_eq!(
+        (args.rate_limit, args.rate_limit_burst, args.trust_proxy),
+        (0, 5, true)
+    );
+    assert_eq!(
+        (args.max_in_flight, args.max_connections, args.keep_alive),
+        (64, 100, 0)
+    );
+    // A burst of 0 or no connections at all make no sense.
+    assert!(
+        Cli::try_parse_from(["institute-registry", "serve", "--rate-limit-burst", "0"]).is_err()
+    );
+    assert!(
+        Cli::try_parse_from(["institute-registry", "serve", "--max-connections", "0"]).is_err()
+    );
+}
