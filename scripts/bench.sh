@@ -42,7 +42,8 @@ KEY=$("$BIN" --database-url "$DATABASE_URL" keys create --name "bench-$$-$RANDOM
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
-RUST_LOG=warn "$BIN" --database-url "$DATABASE_URL" --pool-size 8 serve --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+# No rate limit: wrk is one client sending as fast as it can.
+RUST_LOG=warn RATE_LIMIT=0 "$BIN" --database-url "$DATABASE_URL" --pool-size 8 serve --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
   >"$BENCH_DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT

@@ -38,6 +38,55 @@ pub struct ServeArgs {
     /// Do not load the seed dataset into a new database.
     #[arg(long, env = "NO_SEED")]
     pub no_seed: bool,
+    /// Requests per minute allowed to each client (an API key, else an IP address; IPv6 by
+    /// /64); 0 disables rate limiting. Beyond it: 429 with Retry-After. /healthz, /readyz and
+    /// /metrics are exempt.
+    #[arg(long, env = "RATE_LIMIT", default_value_t = 1200)]
+    pub rate_limit: u32,
+    /// Requests a client may send at once (its allowance when idle, refilled at the steady rate).
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+    /// Take the client's address from the left-most X-Forwarded-For entry (set this only
+    /// behind a reverse proxy that writes that header).
+    #[arg(long, env = "TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Requests handled at once by this process; beyond, 503 with Retry-After at once. 0: no limit.
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 512)]
+    pub max_in_flight: usize,
+    /// Open connections accepted by this process, shared out among the workers.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+    /// Pending connections the listening socket queues before refusing.
+    #[arg(long, env = "BACKLOG", default_value_t = 2048)]
+    pub backlog: u32,
+    /// Seconds a client has to send a request's head; beyond, 408 and the connection closes.
+    #[arg(long, env = "CLIENT_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub client_request_timeout: u64,
+    /// Seconds an idle keep-alive connection stays open; 0 closes it after each response.
+    #[arg(long, env = "KEEP_ALIVE", default_value_t = 30)]
+    pub keep_alive: u64,
+    /// Seconds given to a client to close its side of a connection the server is closing.
+    #[arg(long, env = "CLIENT_DISCONNECT_TIMEOUT", default_value_t = 5)]
+    pub client_disconnect_timeout: u64,
+    /// Seconds given to requests in flight to finish after SIGTERM or SIGINT (new connections
+    /// are refused at once); then the process exits.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+}
+
+impl ServeArgs {
+    /// The settings of `serve` when no subcommand is given: defaults and environment only.
+    pub fn from_env() -> Result<ServeArgs, String> {
+        #[derive(Parser)]
+        #[command(name = "institute-registry")]
+        struct Defaults {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Defaults::try_parse_from(["institute-registry"])
+            .map(|d| d.serve)
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -48,6 +48,12 @@ pub struct Problem {
     /// For a deleted institute that was merged into another: where it lives on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub successor: Option<crate::model::institute::InstituteRef>,
+    /// The request's id, as in the `X-Request-Id` response header (passed through from the
+    /// request when it sent a usable one, generated otherwise); every server log line about the
+    /// request carries it. Quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "4f0c2a9e8b7d4c1fa3e56b7c8d9e0f12")]
+    pub request_id: Option<String>,
 }
 
 /// Everything a handler can fail with.
@@ -86,6 +92,12 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The client sent more requests than its rate limit allows; it may retry after the delay.
+    #[error("too many requests: {detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
+    /// The server is at capacity (requests in flight, clients tracked); retry after the delay.
+    #[error("overloaded: {detail}")]
+    Overloaded { detail: String, retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -125,6 +137,8 @@ impl ApiError {
             }
             ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            ApiError::Overloaded { .. } => ("overloaded", "Server overloaded"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -136,7 +150,9 @@ impl ApiError {
             ApiError::InvalidInput { detail, errors } | ApiError::Conflict { detail, errors } => {
                 (detail.clone(), errors.clone())
             }
-            ApiError::Gone { detail, .. } => (detail.clone(), Vec::new()),
+            ApiError::Gone { detail, .. }
+            | ApiError::TooManyRequests { detail, .. }
+            | ApiError::Overloaded { detail, .. } => (detail.clone(), Vec::new()),
             ApiError::Unauthorized(d)
             | ApiError::Forbidden(d)
             | ApiError::PreconditionFailed(d) => (d.clone(), Vec::new()),
@@ -165,6 +181,7 @@ impl ApiError {
                 ApiError::Gone { successor, .. } => successor.clone(),
                 _ => None,
             },
+            request_id: None,
         }
     }
 }
@@ -183,15 +200,17 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
+    /// The cause of a 500 is logged where the request (and its id) is known: by the error
+    /// handler that `build_app` installs (`problems::to_problem`).
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
-            log::error!("internal error: {cause}");
-        }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
@@ -211,6 +230,13 @@ impl ResponseError for ApiError {
                     header::LINK,
                     format!("</v1/institutes/{}>; rel=\"successor-version\"", s.slug),
                 ));
+            }
+            ApiError::TooManyRequests { retry_after, .. }
+            | ApiError::Overloaded { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
             }
             _ => {}
         }
@@ -233,6 +259,7 @@ impl From<diesel::result::Error> for ApiError {
                 errors: Vec::new(),
             },
             E::DatabaseError(K::ClosedConnection, _) => {
+                crate::db::connection_lost();
                 ApiError::Unavailable("the database connection was lost; retry".into())
             }
             E::DatabaseError(K::SerializationFailure, _) => {
@@ -249,6 +276,7 @@ impl From<diesel::result::Error> for ApiError {
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> ApiError {
         log::warn!("database pool: {e}");
+        crate::db::connection_lost();
         ApiError::Unavailable("no database connection became available in time".to_string())
     }
 }

@@ -15,11 +15,11 @@ use model::interchange::FileFormat;
 
 /// Runs the command line; returns the process's exit message on failure.
 pub async fn run(cli: Cli) -> Result<(), String> {
-    match cli.command.unwrap_or(Command::Serve(ServeArgs {
-        bind: std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into()),
-        workers: std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()),
-        no_seed: std::env::var("NO_SEED").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false"),
-    })) {
+    let command = match cli.command {
+        Some(command) => command,
+        None => Command::Serve(ServeArgs::from_env()?),
+    };
+    match command {
         Command::Openapi => {
             print!("{}", api::openapi_json());
             Ok(())
@@ -154,18 +154,46 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             log::info!("new database seeded: {report}");
         }
     }
-    let state = api::AppState::new(pool, backend);
-    let mut server = HttpServer::new(move || api::build_app(state.clone()));
-    if let Some(workers) = args.workers {
-        server = server.workers(workers);
-    }
-    let server = server
+    let state = api::AppState::new(pool, backend).with_limits(api::limits::Limits {
+        rate_limit: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        trust_proxy: args.trust_proxy,
+        max_in_flight: args.max_in_flight,
+        ..Default::default()
+    });
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let per_worker = args.max_connections.div_ceil(workers as u64).max(1) as usize;
+    let secs = std::time::Duration::from_secs;
+    let server = HttpServer::new(move || api::build_app(state.clone()))
+        .workers(workers)
+        .max_connections(per_worker)
+        .backlog(args.backlog)
+        .client_request_timeout(secs(args.client_request_timeout))
+        .keep_alive(match args.keep_alive {
+            0 => actix_web::http::KeepAlive::Disabled,
+            s => actix_web::http::KeepAlive::Timeout(secs(s)),
+        })
+        .client_disconnect_timeout(secs(args.client_disconnect_timeout))
+        .shutdown_timeout(args.shutdown_timeout)
         .bind(&args.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     log::info!(
-        "serving on http://{} ({}); docs at /docs",
+        "serving on http://{} ({}); docs at /docs; {workers} workers, {} connections at most, \
+         {} requests in flight at most, rate limit {}",
         args.bind,
-        backend.name()
+        backend.name(),
+        per_worker * workers,
+        match args.max_in_flight {
+            0 => "unlimited".to_string(),
+            n => n.to_string(),
+        },
+        match args.rate_limit {
+            0 => "off".to_string(),
+            n => format!("{n}/min per client, burst {}", args.rate_limit_burst),
+        }
     );
     server.run().await.map_err(|e| e.to_string())
 }

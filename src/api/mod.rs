@@ -10,6 +10,9 @@ pub mod figures;
 pub mod filters;
 pub mod health;
 pub mod institutes;
+pub mod limits;
+pub mod metrics;
+pub mod observe;
 pub mod paging;
 pub mod params;
 pub mod problems;
@@ -22,7 +25,7 @@ use crate::error::{ApiError, FieldError, Problem};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use utoipa::openapi::{OpenApi as OpenApiDoc, PathItem};
 use utoipa::OpenApi;
@@ -38,6 +41,14 @@ pub struct AppState {
     pub totals: std::sync::Arc<Derived<i64>>,
     /// Aggregate responses (`/v1/stats`, `/v1/countries`) already computed, by query.
     pub reports: std::sync::Arc<Derived<actix_web::web::Bytes>>,
+    /// Rate and in-flight limits (none unless set with [`AppState::with_limits`]).
+    pub limits: limits::Limits,
+    /// The per-client rate limiter, when `limits.rate_limit` is set.
+    pub limiter: Option<std::sync::Arc<limits::RateLimiter>>,
+    /// Request counts, latencies, rejections; served at `/metrics`.
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// The SQLite file the pool opened, which readiness checks is still there.
+    pub database_file: Option<std::sync::Arc<health::DatabaseFile>>,
 }
 
 /// Runs store code on the blocking pool with a pooled connection.
@@ -47,9 +58,12 @@ where
     T: Send + 'static,
 {
     let pool = state.pool.clone();
+    let request_id = observe::current_request_id();
     web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
+        observe::with_request_id(request_id, || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
     })
     .await?
 }
@@ -71,7 +85,11 @@ AI programmes that fund them.\n\nEvery figure carries its year, kind and source.
     tags(
         (name = "institutes", description = "Institutes, their figures and lineage."),
         (name = "reference", description = "Sectors, countries, programmes and exchange rates."),
-        (name = "operations", description = "Liveness and readiness probes.")
+        (name = "operations", description = "Liveness and readiness probes, and metrics. \
+These are never rate limited; every other operation is, per client (its API key, else its IP \
+address), and answers 429 with `Retry-After` beyond the limit. Every response carries an \
+`X-Request-Id` header (the request's own, when it sent a usable one: 1 to 128 characters of \
+`[A-Za-z0-9._:-]`), which every problem document repeats as `request_id`.")
     ),
     modifiers(&BearerAuth),
     components(
@@ -88,7 +106,8 @@ AI programmes that fund them.\n\nEvery figure carries its year, kind and source.
             problems::PayloadTooLarge,
             problems::UnsupportedMediaType,
             problems::InternalError,
-            problems::Unavailable
+            problems::Unavailable,
+            problems::TooManyRequests
         )
     )
 )]
@@ -155,7 +174,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(catalog::put_exchange_rate)
         .service(catalog::delete_exchange_rate)
         .service(health::healthz)
-        .service(health::readyz);
+        .service(health::readyz)
+        .service(metrics::metrics);
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -168,7 +188,33 @@ pub fn openapi() -> OpenApiDoc {
         .1;
     declare_public_reads(&mut spec);
     link_created_resources(&mut spec);
+    declare_rate_limits(&mut spec);
     spec
+}
+
+/// Every operation but the exempt probes and metrics may answer 429.
+fn declare_rate_limits(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::{Ref, RefOr};
+    for (path, item) in spec.paths.paths.iter_mut() {
+        if limits::EXEMPT_PATHS.contains(&path.as_str()) {
+            continue;
+        }
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses.responses.insert(
+                "429".into(),
+                RefOr::Ref(Ref::from_response_name("TooManyRequests")),
+            );
+        }
+    }
 }
 
 /// OpenAPI links from each `201 Created` to the operations on what it created: from
@@ -381,6 +427,7 @@ pub fn build_app(
         .split_for_parts();
     declare_public_reads(&mut spec);
     link_created_resources(&mut spec);
+    declare_rate_limits(&mut spec);
     let table = RouteTable::from_spec(&spec);
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
@@ -389,21 +436,55 @@ pub fn build_app(
                 .limit(1 << 20)
                 .error_handler(problems::json_error),
         )
+        // Raw bodies (`web::Bytes`, which every write takes) stop being read past the limit: 413.
+        .app_data(web::PayloadConfig::new(body::MAX_BODY))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(fallback))
+        // Innermost first: rate limit (its 429s pass the error handlers like any error), error
+        // handlers (problem+json with the request id), the access log, then the request id,
+        // in-flight limit and metrics around everything.
+        .wrap(from_fn(limits::rate_limit))
         .wrap(ErrorHandlers::new().default_handler(problems::to_problem))
-        .wrap(Logger::new(r#"%a "%r" %s %b %Dms "%{User-Agent}i""#))
+        .wrap(
+            Logger::new(r#"request_id=%{request_id}xi %a "%r" %s %b %Dms "%{User-Agent}i""#)
+                .custom_request_replace("request_id", |req| {
+                    observe::request_id_of(req.request()).unwrap_or_else(|| "-".into())
+                }),
+        )
+        .wrap(from_fn(observe::observe))
 }
 
 impl AppState {
+    /// The state of a server without limits; on SQLite it remembers the database file the
+    /// pool has open, for readiness.
     pub fn new(pool: Pool, backend: Backend) -> AppState {
+        let database_file = match backend {
+            Backend::Sqlite => health::DatabaseFile::of_pool(&pool).map(std::sync::Arc::new),
+            Backend::Postgres => None,
+        };
         AppState {
             pool,
             backend,
             totals: Default::default(),
             reports: Default::default(),
+            limits: limits::Limits::default(),
+            limiter: None,
+            metrics: Default::default(),
+            database_file,
         }
+    }
+
+    /// The same state with these rate and in-flight limits.
+    pub fn with_limits(mut self, limits: limits::Limits) -> AppState {
+        self.limiter = limits::RateLimiter::new(
+            limits.rate_limit,
+            limits.rate_limit_burst,
+            limits.max_clients,
+        )
+        .map(std::sync::Arc::new);
+        self.limits = limits;
+        self
     }
 }
 

@@ -5,6 +5,7 @@ use crate::error::{ApiError, Problem};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse};
 use utoipa::ToResponse;
@@ -76,10 +77,37 @@ pub struct NotAcceptable(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct InternalError(#[allow(dead_code)] Problem);
 
-/// The database is unreachable or no connection became available in time; retry later.
+/// The database is unreachable or no connection became available in time
+/// (`/problems/unavailable`), or the server is handling as many requests as it can
+/// (`/problems/overloaded`); retry after `Retry-After` seconds.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")),
+    example = json!({"type": "/problems/overloaded", "title": "Server overloaded", "status": 503,
+        "detail": "the server is handling 512 requests already; retry shortly", "errors": [],
+        "request_id": "4f0c2a9e8b7d4c1fa3e56b7c8d9e0f12"})
+)]
 pub struct Unavailable(#[allow(dead_code)] Problem);
+
+/// This client (its API key, else its IP address) sent more requests than its rate limit
+/// allows; retry after `Retry-After` seconds. The `RateLimit-*` headers, sent on every
+/// rate-limited operation's responses, state the client's allowance.
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    headers(
+        ("Retry-After" = u64, description = "Seconds to wait before the next request is allowed (at least 1)."),
+        ("RateLimit-Limit" = u64, description = "Requests a client may send at once (the burst)."),
+        ("RateLimit-Remaining" = u64, description = "Requests this client may still send at once (0 here)."),
+        ("RateLimit-Reset" = u64, description = "Seconds until this client's allowance is full again."),
+        ("RateLimit-Policy" = String, description = "The policy: requests per 60 s window and the burst, e.g. `1200;w=60;burst=100`.")
+    ),
+    example = json!({"type": "/problems/rate-limited", "title": "Too many requests", "status": 429,
+        "detail": "this client sent more than its 1200 requests a minute (bursts of 100); retry in 1 s",
+        "errors": [], "request_id": "4f0c2a9e8b7d4c1fa3e56b7c8d9e0f12"})
+)]
+pub struct TooManyRequests(#[allow(dead_code)] Problem);
 
 fn is_problem(res: &HttpResponse<impl MessageBody>) -> bool {
     res.headers()
@@ -87,14 +115,94 @@ fn is_problem(res: &HttpResponse<impl MessageBody>) -> bool {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
 }
 
-/// Rewrites any error response that is not already problem+json (the framework's own: a bad
-/// request line, an unknown file under /docs, a payload error) into one, keeping its status
-/// and headers.
+/// A problem response for `error` whose body carries the request id (for answers made
+/// outside the error handlers).
+pub fn response_with_id(error: ApiError, request_id: &str) -> HttpResponse {
+    let mut problem = error.to_problem();
+    problem.request_id = Some(request_id.to_string());
+    let body = serde_json::to_string(&problem).unwrap_or_default();
+    HttpResponse::from_error(error).set_body(BoxBody::new(body))
+}
+
+/// A problem document's text with `request_id` added as its last member (the others kept in
+/// their order); the text as it was if it is not a JSON object or already has one.
+pub fn with_request_id(body: &[u8], request_id: Option<&str>) -> Vec<u8> {
+    let Some(id) = request_id else {
+        return body.to_vec();
+    };
+    let is_object = matches!(
+        serde_json::from_slice::<serde_json::Value>(body),
+        Ok(serde_json::Value::Object(map)) if !map.contains_key("request_id")
+    );
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_end();
+    let (Some(head), true) = (trimmed.strip_suffix('}'), is_object) else {
+        return body.to_vec();
+    };
+    let comma = if head.trim() == "{" { "" } else { "," };
+    let id = serde_json::to_string(id).unwrap_or_default();
+    format!("{head}{comma}\"request_id\":{id}}}").into_bytes()
+}
+
+/// Logs a server-side failure with the request it failed: the cause of a 500 (which the
+/// client never sees), the detail of other 5xx.
+fn log_failure<B>(res: &ServiceResponse<B>, request_id: &str) {
+    let status = res.status();
+    if !status.is_server_error() {
+        return;
+    }
+    let req = res.request();
+    let cause = res
+        .response()
+        .error()
+        .map(|e| match e.as_error::<ApiError>() {
+            Some(api) => api.to_string(),
+            None => e.to_string(),
+        });
+    let cause = cause.unwrap_or_else(|| status.to_string());
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        log::error!(
+            "request_id={request_id} {} {}: {cause}",
+            req.method(),
+            req.path()
+        );
+    } else {
+        log::warn!(
+            "request_id={request_id} {} {}: {status}: {cause}",
+            req.method(),
+            req.path()
+        );
+    }
+}
+
+/// Error responses as problem documents that carry the request id. One already problem+json
+/// gets its `request_id`; any other (the framework's own: a bad request line, an unknown file
+/// under /docs, a payload error) is rewritten into one, keeping its status and headers.
+/// Server-side failures are logged here, where the request and its id are known.
 pub fn to_problem<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let request_id = super::observe::request_id_of(res.request());
+    log_failure(&res, request_id.as_deref().unwrap_or("-"));
     if is_problem(res.response()) {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        if request_id.is_none() {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        // Problem documents are small; one that is not is passed on as it is.
+        return Ok(ErrorHandlerResponse::Future(Box::pin(async move {
+            let (req, res) = res.into_parts();
+            let (head, body) = res.into_parts();
+            let body = match actix_web::body::to_bytes_limited(body, 64 * 1024).await {
+                Ok(Ok(bytes)) => with_request_id(&bytes, request_id.as_deref()),
+                _ => serde_json::to_vec(
+                    &ApiError::Internal("problem body unreadable".into()).to_problem(),
+                )
+                .unwrap_or_default(),
+            };
+            let mut new = head.set_body(BoxBody::new(body));
+            new.headers_mut().remove(header::CONTENT_LENGTH);
+            Ok(ServiceResponse::new(req, new).map_into_right_body())
+        })));
     }
     let status = res.status();
     let error = match status.as_u16() {
@@ -112,6 +220,7 @@ pub fn to_problem<B: MessageBody + 'static>(
     };
     let mut problem = error.to_problem();
     problem.status = status.as_u16();
+    problem.request_id = request_id;
     let (req, res) = res.into_parts();
     let mut new = HttpResponse::build(status);
     for (name, value) in res.headers() {
@@ -144,4 +253,26 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
         _ => ApiError::field("body", err.to_string()),
     };
     api.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_request_id;
+
+    #[test]
+    fn request_id_is_appended_keeping_the_order() {
+        let body = br#"{"type":"/problems/not-found","status":404}"#;
+        assert_eq!(
+            with_request_id(body, Some("abc")),
+            br#"{"type":"/problems/not-found","status":404,"request_id":"abc"}"#
+        );
+        assert_eq!(
+            with_request_id(b"{}", Some("abc")),
+            br#"{"request_id":"abc"}"#
+        );
+        assert_eq!(with_request_id(b"not json", Some("abc")), b"not json");
+        assert_eq!(with_request_id(body, None), body);
+        let twice = with_request_id(&with_request_id(body, Some("a")), Some("b"));
+        assert_eq!(twice, with_request_id(body, Some("a")));
+    }
 }

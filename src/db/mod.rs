@@ -9,7 +9,9 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// One connection type for both backends; queries written once with diesel's DSL run on either.
 #[derive(diesel::MultiConnection)]
@@ -121,7 +123,13 @@ impl ManageConnection for ConnectionManager {
         self.open()
     }
 
+    /// Checked on every checkout, but a query runs only for a while after a connection was
+    /// seen lost (see [`connection_lost`]): then the pool's idle connections to a server that
+    /// went away and came back are found dead and replaced before any request uses them.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        if !validating() {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1").map_err(DbError::Setup)
     }
 
@@ -130,6 +138,31 @@ impl ManageConnection for ConnectionManager {
         // from the pool instead of failing the next request.
         diesel::r2d2::R2D2Connection::is_broken(conn)
     }
+}
+
+/// How long pooled connections are tested on checkout after a lost connection was seen.
+const VALIDATE_AFTER_LOSS: Duration = Duration::from_secs(60);
+
+/// Milliseconds since `CLOCK_START` until which checkouts are tested; 0: not testing.
+static VALIDATE_UNTIL_MS: AtomicU64 = AtomicU64::new(0);
+static CLOCK_START: OnceLock<Instant> = OnceLock::new();
+
+fn clock_ms() -> u64 {
+    CLOCK_START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Records that a database connection was found dead (or none could be made): for the next
+/// minute every checkout tests its connection first, so the connections the pool holds from
+/// before an outage are dropped instead of failing requests once the database is back.
+/// Process-wide: a pool has no handle on its manager, and a test query is cheap.
+pub fn connection_lost() {
+    let until = clock_ms() + VALIDATE_AFTER_LOSS.as_millis() as u64;
+    VALIDATE_UNTIL_MS.fetch_max(until, Ordering::Relaxed);
+}
+
+fn validating() -> bool {
+    let until = VALIDATE_UNTIL_MS.load(Ordering::Relaxed);
+    until != 0 && clock_ms() < until
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
@@ -146,7 +179,8 @@ pub fn connect(url: &str, pool_size: u32) -> Result<Pool, DbError> {
         .max_size(pool_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
-        .test_on_check_out(false)
+        // Cheap: `is_valid` queries only after a lost connection (see `connection_lost`).
+        .test_on_check_out(true)
         .build(manager)?;
     Ok(pool)
 }
@@ -180,4 +214,27 @@ impl DbConnection {
             DbConnection::Sqlite(_) => Backend::Sqlite,
         }
     }
+}
+
+/// The file a SQLite connection has open as its main database (`None` for PostgreSQL or an
+/// in-memory database).
+pub fn sqlite_main_file(conn: &mut DbConnection) -> Option<std::path::PathBuf> {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        file: String,
+    }
+    let DbConnection::Sqlite(conn) = conn else {
+        return None;
+    };
+    let rows: Vec<Row> =
+        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .load(conn)
+            .ok()?;
+    rows.into_iter()
+        .map(|r| r.file)
+        .find(|f| !f.is_empty())
+        .map(Into::into)
 }

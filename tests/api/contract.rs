@@ -46,7 +46,7 @@ fn every_operation_is_fully_documented() {
                 "{at}: a success response"
             );
             if path.starts_with("/v1") {
-                for code in ["400", "500", "503"] {
+                for code in ["400", "429", "500", "503"] {
                     assert!(responses.contains_key(code), "{at}: {code}");
                 }
             }

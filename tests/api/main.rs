@@ -10,6 +10,7 @@ mod crash;
 mod curation;
 mod errors;
 mod institutes;
+mod operations;
 mod query;
 mod reference;
 mod reports;

@@ -1,0 +1,393 @@
+//! Per-client rate limits (GCRA) and the middleware that applies them.
+//!
+//! A client is its API key when the request carries one that looks like a key
+//! (`Authorization: Bearer irk_…`; the table holds a hash of it, never the key), else its IP
+//! address (IPv6 by /64 prefix, which one subscriber usually holds whole). Behind a reverse
+//! proxy (`trust_proxy`), the address is the left-most `X-Forwarded-For` entry.
+//!
+//! The table's memory is bounded: a client whose allowance is full again carries no state and
+//! is swept out; the table holds at most `Limits::max_clients` clients, and when it is full of
+//! clients that are all still throttled, a new client is refused with 503 (`overloaded`)
+//! rather than evicting a throttled one (which would hand it a fresh allowance).
+
+use super::AppState;
+use crate::error::ApiError;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Paths that neither rate limits nor the in-flight limit apply to: probes and metrics must
+/// answer while the server is busy.
+pub const EXEMPT_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// The limits a server applies. The default limits nothing (the library default, used by
+/// tests); `serve` sets them from its flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests per minute per client; 0: no rate limit.
+    pub rate_limit: u32,
+    /// Requests a client may send at once (at least 1).
+    pub rate_limit_burst: u32,
+    /// Whether the left-most `X-Forwarded-For` address is the client's.
+    pub trust_proxy: bool,
+    /// Requests handled at once; 0: no limit.
+    pub max_in_flight: usize,
+    /// Clients the rate limiter tracks at most.
+    pub max_clients: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            rate_limit: 0,
+            rate_limit_burst: 100,
+            trust_proxy: false,
+            max_in_flight: 0,
+            max_clients: 100_000,
+        }
+    }
+}
+
+/// Who a request counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClientId {
+    /// The first 16 bytes of the SHA-256 of the key.
+    Key([u8; 16]),
+    Ip(IpAddr),
+    /// No address known (in-process tests without a peer address).
+    Unknown,
+}
+
+impl ClientId {
+    /// The client of a request.
+    pub fn of(req: &actix_web::HttpRequest, trust_proxy: bool) -> ClientId {
+        if let Some(key) = bearer_key(req) {
+            let digest = Sha256::digest(key.as_bytes());
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&digest[..16]);
+            return ClientId::Key(id);
+        }
+        let forwarded = trust_proxy
+            .then(|| {
+                req.headers()
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .and_then(parse_forwarded_ip)
+            })
+            .flatten();
+        match forwarded.or_else(|| req.peer_addr().map(|a| a.ip())) {
+            Some(ip) => ClientId::Ip(prefix(ip)),
+            None => ClientId::Unknown,
+        }
+    }
+}
+
+/// A key as `keys create` makes them: `irk_` and 64 hex digits. Anything else is not a key
+/// and the request counts against its address.
+fn bearer_key(req: &actix_web::HttpRequest) -> Option<&str> {
+    let header = req.headers().get("authorization")?.to_str().ok()?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))?
+        .trim();
+    let hex = token.strip_prefix("irk_")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5`, `[::1]:5`).
+fn parse_forwarded_ip(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse() {
+        return Some(ip);
+    }
+    if let Ok(addr) = entry.parse::<std::net::SocketAddr>() {
+        return Some(addr.ip());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .and_then(|e| e.parse().ok())
+}
+
+/// IPv4 as is; IPv6 by its /64 network (IPv4-mapped addresses as IPv4).
+fn prefix(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+/// What the limiter says about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead; `remaining` more may follow at once; the allowance is full again in `reset` s.
+    Allowed { remaining: u64, reset: u64 },
+    /// Refused: the next request is allowed in `retry_after` s (at least 1).
+    Limited { retry_after: u64, reset: u64 },
+    /// The table is full of throttled clients and this one is new.
+    Full,
+}
+
+/// The generic cell rate algorithm: each client has a theoretical arrival time (TAT); a
+/// request is allowed when it would not push the TAT more than `burst` emission intervals
+/// beyond now. One number per client, no timers.
+pub struct RateLimiter {
+    per_minute: u32,
+    burst: u32,
+    /// Nanoseconds between two requests at the steady rate.
+    interval: u64,
+    /// Nanoseconds of credit a client may run ahead: `burst` intervals.
+    tolerance: u64,
+    max_clients: usize,
+    start: Instant,
+    table: Mutex<Table>,
+}
+
+struct Table {
+    tat: HashMap<ClientId, u64>,
+    last_sweep: u64,
+}
+
+const SECOND: u64 = 1_000_000_000;
+
+fn ceil_secs(nanos: u64) -> u64 {
+    nanos.div_ceil(SECOND)
+}
+
+impl RateLimiter {
+    /// `None` when `per_minute` is 0 (no limit).
+    pub fn new(per_minute: u32, burst: u32, max_clients: usize) -> Option<RateLimiter> {
+        if per_minute == 0 {
+            return None;
+        }
+        let burst = burst.max(1);
+        let interval = (60 * SECOND / u64::from(per_minute)).max(1);
+        Some(RateLimiter {
+            per_minute,
+            burst,
+            interval,
+            tolerance: interval * u64::from(burst),
+            max_clients: max_clients.max(1),
+            start: Instant::now(),
+            table: Mutex::new(Table {
+                tat: HashMap::new(),
+                last_sweep: 0,
+            }),
+        })
+    }
+
+    /// `RateLimit-Policy`: the rate per 60 s window and the burst.
+    pub fn policy(&self) -> String {
+        format!("{};w=60;burst={}", self.per_minute, self.burst)
+    }
+
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// Clients tracked now.
+    pub fn clients(&self) -> usize {
+        self.table.lock().map(|t| t.tat.len()).unwrap_or(0)
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64 + 1
+    }
+
+    /// Counts one request of `client` (when allowed) and says whether it may go ahead.
+    pub fn check(&self, client: &ClientId) -> Decision {
+        self.check_at(client, self.now())
+    }
+
+    fn check_at(&self, client: &ClientId, now: u64) -> Decision {
+        let Ok(mut table) = self.table.lock() else {
+            return Decision::Allowed {
+                remaining: 0,
+                reset: 0,
+            };
+        };
+        // Idle clients (allowance full again) carry no state: sweep them out every 10 s, and
+        // when the table is full (at most every 100 ms, so a full table costs little).
+        let since = now.saturating_sub(table.last_sweep);
+        if since > 10 * SECOND || (table.tat.len() >= self.max_clients && since > SECOND / 10) {
+            table.tat.retain(|_, tat| *tat > now);
+            table.last_sweep = now;
+        }
+        let known = table.tat.get(client).copied();
+        if known.is_none() && table.tat.len() >= self.max_clients {
+            return Decision::Full;
+        }
+        let tat = known.unwrap_or(now).max(now);
+        let new_tat = tat + self.interval;
+        if new_tat - now > self.tolerance {
+            return Decision::Limited {
+                retry_after: ceil_secs(new_tat - self.tolerance - now).max(1),
+                reset: ceil_secs(tat - now),
+            };
+        }
+        table.tat.insert(client.clone(), new_tat);
+        Decision::Allowed {
+            remaining: (self.tolerance - (new_tat - now)) / self.interval,
+            reset: ceil_secs(new_tat - now),
+        }
+    }
+}
+
+fn header(name: &'static str, value: impl ToString) -> (HeaderName, HeaderValue) {
+    (
+        HeaderName::from_static(name),
+        HeaderValue::from_str(&value.to_string()).unwrap_or(HeaderValue::from_static("0")),
+    )
+}
+
+/// Middleware: applies the rate limit to every request but the exempt paths, and states the
+/// client's allowance in `RateLimit-*` headers on every response it applies to.
+pub async fn rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let limiter = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.limiter.clone().map(|l| (l, s.limits, s.metrics.clone())));
+    let Some((limiter, limits, metrics)) = limiter else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    if EXEMPT_PATHS.contains(&req.path()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let client = ClientId::of(req.request(), limits.trust_proxy);
+    let policy = header("ratelimit-policy", limiter.policy());
+    let limit = header("ratelimit-limit", limiter.burst());
+    match limiter.check(&client) {
+        Decision::Allowed { remaining, reset } => {
+            let mut res = next.call(req).await?.map_into_boxed_body();
+            let headers = res.headers_mut();
+            for (name, value) in [
+                limit,
+                header("ratelimit-remaining", remaining),
+                header("ratelimit-reset", reset),
+                policy,
+            ] {
+                headers.insert(name, value);
+            }
+            Ok(res)
+        }
+        Decision::Limited { retry_after, reset } => {
+            metrics.rejected(super::metrics::Rejection::RateLimited);
+            let mut res = HttpResponse::from_error(ApiError::TooManyRequests {
+                detail: format!(
+                    "this client sent more than its {} requests a minute (bursts of {}); retry in {retry_after} s",
+                    limiter.per_minute, limiter.burst
+                ),
+                retry_after,
+            });
+            let headers = res.headers_mut();
+            for (name, value) in [
+                limit,
+                header("ratelimit-remaining", 0),
+                header("ratelimit-reset", reset),
+                policy,
+            ] {
+                headers.insert(name, value);
+            }
+            Ok(req.into_response(res).map_into_boxed_body())
+        }
+        Decision::Full => {
+            metrics.rejected(super::metrics::Rejection::Overloaded);
+            let res = HttpResponse::from_error(ApiError::Overloaded {
+                detail: "the server tracks as many clients as it can; retry shortly".into(),
+                retry_after: 1,
+            });
+            Ok(req.into_response(res).map_into_boxed_body())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcra_allows_a_burst_then_the_steady_rate() {
+        let limiter = RateLimiter::new(60, 3, 10).unwrap();
+        let c = ClientId::Unknown;
+        let t0 = SECOND;
+        for remaining in [2, 1, 0] {
+            assert!(matches!(
+                limiter.check_at(&c, t0),
+                Decision::Allowed { remaining: r, .. } if r == remaining
+            ));
+        }
+        assert_eq!(
+            limiter.check_at(&c, t0),
+            Decision::Limited {
+                retry_after: 1,
+                reset: 3
+            }
+        );
+        // One interval (1 s) later, one more is allowed.
+        assert!(matches!(
+            limiter.check_at(&c, t0 + SECOND),
+            Decision::Allowed { remaining: 0, .. }
+        ));
+        // Another client is not affected.
+        assert!(matches!(
+            limiter.check_at(&ClientId::Ip("10.0.0.1".parse().unwrap()), t0),
+            Decision::Allowed { remaining: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let limiter = RateLimiter::new(60, 2, 2).unwrap();
+        let ip = |n: u8| ClientId::Ip(IpAddr::from([10, 0, 0, n]));
+        let t0 = SECOND;
+        assert!(matches!(
+            limiter.check_at(&ip(1), t0),
+            Decision::Allowed { .. }
+        ));
+        assert!(matches!(
+            limiter.check_at(&ip(2), t0),
+            Decision::Allowed { .. }
+        ));
+        assert_eq!(limiter.check_at(&ip(3), t0), Decision::Full);
+        // Known clients still go on.
+        assert!(matches!(
+            limiter.check_at(&ip(1), t0),
+            Decision::Allowed { .. }
+        ));
+        // Once the others are idle again, they are swept out and a new client fits.
+        assert!(matches!(
+            limiter.check_at(&ip(3), t0 + 3 * SECOND),
+            Decision::Allowed { .. }
+        ));
+        assert_eq!(limiter.clients(), 1);
+    }
+
+    #[test]
+    fn ipv6_clients_by_prefix() {
+        let a: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+        assert_eq!(prefix(a), prefix(b));
+        assert_eq!(
+            parse_forwarded_ip(" [2001:db8::1]:443"),
+            "2001:db8::1".parse().ok()
+        );
+        assert_eq!(parse_forwarded_ip("1.2.3.4"), "1.2.3.4".parse().ok());
+        assert_eq!(parse_forwarded_ip("unknown"), None);
+    }
+}
