@@ -135,17 +135,19 @@ done <<<"$preflight"
 (( bad == 0 )) || exit 1
 
 RSS_BEFORE=$(rss)
+LOADAVG_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
 echo "load: ${DATABASE_URL%%\?*}, $INSTITUTES institutes; wrk $THREADS threads, $CONNECTIONS connections, ${DURATION}s; server $WORKERS workers, pool $POOL_SIZE"
 LOAD_KEY=$KEY LOAD_RUN=$RUN LOAD_READS=$LOAD_DIR/reads.tsv LOAD_WRITES=$LOAD_DIR/writes.tsv \
   LOAD_OUT=$LOAD_DIR/outcome.tsv \
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout "$TIMEOUT" --latency -s scripts/load.lua "$BASE" \
   | tee "$LOAD_DIR/wrk.txt"
 RSS_AFTER=$(rss)
+LOADAVG_AFTER=$(cut -d" " -f1-3 /proc/loadavg)
 
 # The proof, through the API, and the report.
-python3 - "$BASE" "$LOAD_DIR" "$RSS_BEFORE" "$RSS_AFTER" <<'PY'
+python3 - "$BASE" "$LOAD_DIR" "$RSS_BEFORE" "$RSS_AFTER" "$LOADAVG_BEFORE" "$LOADAVG_AFTER" "$(nproc)" <<'PY'
 import json, re, sys, urllib.request
-base, out, rss_before, rss_after = sys.argv[1:5]
+base, out, rss_before, rss_after, load_before, load_after, cores = sys.argv[1:8]
 wrk = open(f"{out}/wrk.txt").read()
 before = json.load(open(f"{out}/before.json"))
 statuses, counts, latency, summary, institutes = {}, {}, {}, {}, []
@@ -205,6 +207,7 @@ print(f"| socket errors | {socket or 'none'} |")
 print(f"| lost updates | {len(lost)} |")
 print(f"| unexpected extra updates | {len(extra)} |")
 print(f"| server RSS before / after | {rss_before} / {rss_after} |")
+print(f"| machine load average before / after ({cores} cores) | {load_before} / {load_after} |")
 for p in lost + extra:
     print("  " + p)
 failed = non2xx or socket or lost or extra or counts.get("acked", 0) == 0
