@@ -12,7 +12,9 @@
 # Environment: THREADS (2) and CONNECTIONS (8) of wrk, TIMEOUT of a request (10s; wrk's
 # own default is 2s);
 # WORKERS (2) and POOL_SIZE (8) of the server; WRITE_TARGETS institutes each wrk thread writes
-# to (32); READ_SAMPLE synthetic institutes read by slug (1000); LOAD_DIR (target/load).
+# to (32); READ_SAMPLE synthetic institutes read by slug (1000); LOAD_DIR (target/load);
+# RUST_LOG of the server (warn; with `info` it logs every request with its time in
+# LOAD_DIR/server.log, and the report adds a table of where the server's time went).
 #
 # Reads and writes are described in scripts/load.lua. The server runs with RATE_LIMIT=0 (no
 # rate limit, where the build has one). After the run, every institute written to is read back
@@ -79,7 +81,7 @@ KEY=$("$BIN" --database-url "$DATABASE_URL" keys create --name "load-$RUN" --rol
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
-RATE_LIMIT=0 RUST_LOG=warn "$BIN" --database-url "$DATABASE_URL" --pool-size "$POOL_SIZE" \
+RATE_LIMIT=0 RUST_LOG=${RUST_LOG:-warn} "$BIN" --database-url "$DATABASE_URL" --pool-size "$POOL_SIZE" \
   serve --bind "127.0.0.1:$PORT" --workers "$WORKERS" >"$LOAD_DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
@@ -135,6 +137,7 @@ done <<<"$preflight"
 (( bad == 0 )) || exit 1
 
 RSS_BEFORE=$(rss)
+LOG_START=$(wc -l <"$LOAD_DIR/server.log")
 LOADAVG_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
 echo "load: ${DATABASE_URL%%\?*}, $INSTITUTES institutes; wrk $THREADS threads, $CONNECTIONS connections, ${DURATION}s; server $WORKERS workers, pool $POOL_SIZE"
 LOAD_KEY=$KEY LOAD_RUN=$RUN LOAD_READS=$LOAD_DIR/reads.tsv LOAD_WRITES=$LOAD_DIR/writes.tsv \
@@ -145,9 +148,9 @@ RSS_AFTER=$(rss)
 LOADAVG_AFTER=$(cut -d" " -f1-3 /proc/loadavg)
 
 # The proof, through the API, and the report.
-python3 - "$BASE" "$LOAD_DIR" "$RSS_BEFORE" "$RSS_AFTER" "$LOADAVG_BEFORE" "$LOADAVG_AFTER" "$(nproc)" <<'PY'
+python3 - "$BASE" "$LOAD_DIR" "$RSS_BEFORE" "$RSS_AFTER" "$LOADAVG_BEFORE" "$LOADAVG_AFTER" "$(nproc)" "$LOG_START" <<'PY'
 import json, re, sys, urllib.request
-base, out, rss_before, rss_after, load_before, load_after, cores = sys.argv[1:8]
+base, out, rss_before, rss_after, load_before, load_after, cores, log_start = sys.argv[1:9]
 wrk = open(f"{out}/wrk.txt").read()
 before = json.load(open(f"{out}/before.json"))
 statuses, counts, latency, summary, institutes = {}, {}, {}, {}, []
@@ -210,6 +213,36 @@ print(f"| server RSS before / after | {rss_before} / {rss_after} |")
 print(f"| machine load average before / after ({cores} cores) | {load_before} / {load_after} |")
 for p in lost + extra:
     print("  " + p)
+# With RUST_LOG=info the server logged each request with its time: where that time went.
+by = {}
+for n, line in enumerate(open(f"{out}/server.log", errors="replace")):
+    if n < int(log_start):
+        continue  # before the run: start-up and preflight
+    m = re.search(r'"(\w+) (\S+) HTTP[^"]*" \d+ \S+ ([\d.]+)ms', line)
+    if not m:
+        continue
+    method, path, ms = m.group(1), m.group(2), float(m.group(3))
+    if method == "PATCH":
+        key = "PATCH /v1/institutes/{synthetic}"
+    elif "ids=" in path or "/history" in path or "/ins_syn" in path or not path.startswith("/v1/"):
+        continue  # set-up and verification, not the load
+    elif path.startswith("/v1/institutes/synthetic-"):
+        key = "GET /v1/institutes/{synthetic slug}"
+    elif re.fullmatch(r"/v1/institutes/[a-z0-9-]+/budgets", path):
+        key = "GET /v1/institutes/{seed slug}/budgets"
+    elif re.fullmatch(r"/v1/institutes/[a-z0-9-]+", path) and not path.endswith("/suggest"):
+        key = "GET /v1/institutes/{seed slug}"
+    else:
+        key = f"{method} {path}"
+    by.setdefault(key, []).append(ms)
+if by:
+    total = sum(sum(v) for v in by.values())
+    print("\nServer time by request (from the server's log):\n")
+    print("| share of server time | requests | mean | max | request |")
+    print("|---|---|---|---|---|")
+    for key, v in sorted(by.items(), key=lambda kv: -sum(kv[1])):
+        print(f"| {100 * sum(v) / total:.1f}% | {len(v)} | {sum(v) / len(v):.1f} ms | {max(v):.1f} ms | `{key}` |")
+
 failed = non2xx or socket or lost or extra or counts.get("acked", 0) == 0
 print("\nFAILED" if failed else "\nOK: no errors, every acknowledged write is there")
 sys.exit(1 if failed else 0)
