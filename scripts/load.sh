@@ -3,18 +3,21 @@
 # acknowledged write was lost.
 #
 # Usage: scripts/load.sh [DATABASE_URL] [SECONDS] [INSTITUTES]
-#   DATABASE_URL  a postgres:// URL, or empty for a SQLite file $LOAD_DIR/load-INSTITUTES.db.
+#   DATABASE_URL  a postgres:// URL, a SQLite file, or empty for $LOAD_DIR/load-INSTITUTES.db.
 #                 The synthetic registry is generated once (`institute-registry generate`) and
 #                 reused: a SQLite file that exists, or a PostgreSQL database that already holds
 #                 INSTITUTES synthetic institutes, is used as it is; an empty one is filled.
 #   SECONDS       duration of the wrk run (default 60)
 #   INSTITUTES    synthetic institutes (default 120000)
-# Environment: THREADS (2) and CONNECTIONS (8) of wrk, TIMEOUT of a request (10s; wrk's
-# own default is 2s);
-# WORKERS (2) and POOL_SIZE (8) of the server; WRITE_TARGETS institutes each wrk thread writes
-# to (32); READ_SAMPLE synthetic institutes read by slug (1000); LOAD_DIR (target/load);
-# RUST_LOG of the server (warn; with `info` it logs every request with its time in
-# LOAD_DIR/server.log, and the report adds a table of where the server's time went).
+# Environment (default):
+#   THREADS (2), CONNECTIONS (8)  of wrk
+#   TIMEOUT (10s)                 wrk's per-request timeout (wrk's own default is 2s)
+#   WORKERS (2), POOL_SIZE (8)    of the server
+#   WRITE_TARGETS (32)            institutes each wrk thread writes to
+#   READ_SAMPLE (1000)            synthetic institutes read by slug
+#   LOAD_DIR (target/load)        the generated SQLite file, the server's log, the run's files
+#   RUST_LOG (warn)               of the server; with `info` it logs every request with its
+#                                 time, and the report adds where the server's time went
 #
 # Reads and writes are described in scripts/load.lua. The server runs with RATE_LIMIT=0 (no
 # rate limit, where the build has one). After the run, every institute written to is read back
@@ -57,8 +60,9 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 cargo build --release -q
 
 # The registry: generated once, then reused.
-if [[ -z $DATABASE_URL ]]; then
-  DATABASE_URL=$LOAD_DIR/load-$INSTITUTES.db
+if [[ $DATABASE_URL != postgres://* && $DATABASE_URL != postgresql://* ]]; then
+  DATABASE_URL=${DATABASE_URL#sqlite://}
+  DATABASE_URL=${DATABASE_URL:-$LOAD_DIR/load-$INSTITUTES.db}
   if [[ ! -f $DATABASE_URL ]]; then
     # Into a temporary file first, so that an interrupted generation is never reused.
     rm -f "$DATABASE_URL.new" "$DATABASE_URL.new-wal" "$DATABASE_URL.new-shm"
@@ -91,7 +95,7 @@ rss() { awk '/VmRSS/{print $2, $3}' "/proc/$SERVER/status"; }
 
 # Read paths and write targets, and the write targets' state before the run.
 python3 - "$BASE" "$INSTITUTES" "$THREADS" "$WRITE_TARGETS" "$READ_SAMPLE" "$LOAD_DIR" <<'PY'
-import json, random, sys, urllib.request
+import json, random, sys, urllib.error, urllib.request
 base, n, threads, per_thread, sample, out = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6]
 
 def get(path):
@@ -104,7 +108,10 @@ written = {i for _, i in targets}
 before = {}
 with open(f"{out}/writes.tsv", "w") as f:
     for t, i in targets:
-        _, headers, rec = get(f"/v1/institutes/{i}")
+        try:
+            _, headers, rec = get(f"/v1/institutes/{i}")
+        except urllib.error.HTTPError as e:
+            sys.exit(f"{i}: {e.code}; the database must hold {n} synthetic institutes (institute-registry generate --institutes {n})")
         _, _, hist = get(f"/v1/institutes/{i}/history?limit=1")
         before[i] = {"version": rec["version"], "history": hist["total"], "description": rec.get("description")}
         f.write(f"{t}\t{i}\t{headers.get('ETag')}\n")
