@@ -104,7 +104,8 @@ function init(args)
 
   pending = {}     -- token -> index of the institute it was sent to
   statuses = {}    -- status -> count, every response
-  counts = { reads = 0, writes = 0, acked = 0, skipped = 0 }
+  counts = { reads = 0, writes = 0, acked = 0, skipped = 0, unmatched = 0 }
+  own_prefix = string.format('"description":"load-%s-%d-', run, tid)
   seq, cursor, n = 0, 0, 0
   math.randomseed(tid * 7919)
 end
@@ -171,13 +172,16 @@ function response(status, headers, body)
       t_last[i] = token
       t_etag[i] = headers["ETag"] or headers["etag"] or headers["Etag"]
       counts.acked = counts.acked + 1
+    elseif body:find(own_prefix, 1, true) then
+      -- A write of this thread answered twice, or a token it never sent: should not happen.
+      counts.unmatched = counts.unmatched + 1
     end
   end
 end
 
 function done(summary, latency, requests)
   local out = assert(io.open(os.getenv("LOAD_OUT"), "w"))
-  local total = { reads = 0, writes = 0, acked = 0, skipped = 0 }
+  local total = { reads = 0, writes = 0, acked = 0, skipped = 0, unmatched = 0 }
   local by_status = {}
   for _, thread in ipairs(threads) do
     local tid = thread:get("tid")

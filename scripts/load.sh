@@ -155,9 +155,9 @@ RSS_AFTER=$(rss)
 LOADAVG_AFTER=$(cut -d" " -f1-3 /proc/loadavg)
 
 # The proof, through the API, and the report.
-python3 - "$BASE" "$LOAD_DIR" "$RSS_BEFORE" "$RSS_AFTER" "$LOADAVG_BEFORE" "$LOADAVG_AFTER" "$(nproc)" "$LOG_START" <<'PY'
+python3 - "$BASE" "$LOAD_DIR" "$RSS_BEFORE" "$RSS_AFTER" "$LOADAVG_BEFORE" "$LOADAVG_AFTER" "$(nproc)" "$LOG_START" "$CONNECTIONS" <<'PY'
 import json, re, sys, urllib.request
-base, out, rss_before, rss_after, load_before, load_after, cores, log_start = sys.argv[1:9]
+base, out, rss_before, rss_after, load_before, load_after, cores, log_start, connections = sys.argv[1:10]
 wrk = open(f"{out}/wrk.txt").read()
 before = json.load(open(f"{out}/before.json"))
 statuses, counts, latency, summary, institutes = {}, {}, {}, {}, []
@@ -210,6 +210,7 @@ print(f"| requests | {requests} in {secs:.1f} s |")
 print(f"| throughput | {requests / secs:.1f} requests/s |")
 print(f"| reads sent / writes sent | {counts.get('reads', 0)} / {counts.get('writes', 0)} |")
 print(f"| writes acknowledged (2xx) | {counts.get('acked', 0)} on {len(institutes)} institutes ({inflight_at_stop} unanswered at stop) |")
+print(f"| write answers matching no write in flight | {counts.get('unmatched', 0)} |")
 print(f"| latency p50 / p90 / p99 / max | {ms(latency['p50'])} / {ms(latency['p90'])} / {ms(latency['p99'])} / {ms(latency['max'])} |")
 print(f"| statuses | {', '.join(f'{s}: {c}' for s, c in sorted(statuses.items()))} |")
 print(f"| non-2xx responses | {non2xx} |")
@@ -250,7 +251,13 @@ if by:
     for key, v in sorted(by.items(), key=lambda kv: -sum(kv[1])):
         print(f"| {100 * sum(v) / total:.1f}% | {len(v)} | {sum(v) / len(v):.1f} ms | {max(v):.1f} ms | `{key}` |")
 
-failed = non2xx or socket or lost or extra or counts.get("acked", 0) == 0
+# At most one request per connection is in flight when wrk stops; more unanswered writes
+# means some answers were never recognised as theirs.
+unrecognised = inflight_at_stop > int(connections)
+if unrecognised:
+    print(f"{inflight_at_stop} writes unanswered at stop, more than the {connections} connections")
+failed = (non2xx or socket or lost or extra or unrecognised or counts.get("unmatched", 0)
+          or counts.get("acked", 0) == 0)
 print("\nFAILED" if failed else "\nOK: no errors, every acknowledged write is there")
 sys.exit(1 if failed else 0)
 PY
