@@ -200,7 +200,8 @@ pub async fn list_institutes(
             let rates = rates(conn)?;
             let filter = filters::resolve(conn, raw, &rates, &mut check)?;
             check.finish()?;
-            let generation = crate::store::curation::generation(conn)?;
+            let generation =
+                crate::store::curation::cache_generation(conn, filter.updated_since.is_some())?;
             let matches = totals.get_or(format!("{filter:?}"), generation, || {
                 store::count(conn, &filter)
             })?;
@@ -224,7 +225,8 @@ pub async fn list_institutes(
         let rates = rates(conn)?;
         let filter = filters::resolve(conn, raw, &rates, &mut check)?;
         check.finish()?;
-        let generation = crate::store::curation::generation(conn)?;
+        let generation =
+            crate::store::curation::cache_generation(conn, filter.updated_since.is_some())?;
         let total = totals.get_or(format!("{filter:?}"), generation, || {
             store::count(conn, &filter)
         })?;

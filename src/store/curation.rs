@@ -69,30 +69,64 @@ pub fn check_precondition(if_match: Option<&str>, current: String) -> Result<(),
 /// cannot interleave with another writer, whatever rows the checks span (parent cycles,
 /// figures and rates, slugs): on SQLite the database's single write lock (a transaction that
 /// writes first never meets a stale snapshot); on PostgreSQL one transaction-scoped advisory
-/// lock that every write takes. Reads never wait for it.
+/// lock that every write takes. Reads never wait for it. The write counts as changing the
+/// registry's shape (see `reshape`).
 pub fn begin_write(conn: &mut DbConnection, _institute: Option<&str>) -> QueryResult<()> {
+    lock_for_write(conn)?;
+    reshape(conn)
+}
+
+/// Takes the write lock and bumps the registry's generation, without saying yet whether the
+/// write changes the registry's shape.
+pub fn lock_for_write(conn: &mut DbConnection) -> QueryResult<()> {
     if conn.backend() == Backend::Postgres {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
             .execute(conn)?;
     }
-    // The registry's generation: bumped by every write, in its transaction, so that caches of
-    // derived values (list totals) know when to recompute. On SQLite this update also takes the
-    // database's write lock at once.
-    diesel::sql_query(
+    // The registry's generation: bumped by every write, in its transaction. On SQLite this
+    // update also takes the database's write lock at once.
+    bump(conn, "write_lock")
+}
+
+/// Marks the write as changing the registry's shape: what list totals and aggregates are
+/// computed from (which institutes exist, their status, country, kind, founding year,
+/// sectors, parent, names, figures; rates, sectors, programmes). Caches of derived values
+/// (list totals, `/v1/stats`, `/v1/countries`) key on it, so an edit of free text alone
+/// keeps them.
+pub fn reshape(conn: &mut DbConnection) -> QueryResult<()> {
+    bump(conn, "shape")
+}
+
+fn bump(conn: &mut DbConnection, key: &'static str) -> QueryResult<()> {
+    diesel::sql_query(format!(
         "UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) \
-         WHERE key = 'write_lock'",
-    )
+         WHERE key = '{key}'"
+    ))
     .execute(conn)?;
     Ok(())
 }
 
-/// The registry's generation: it changes whenever any write commits.
-pub fn generation(conn: &mut DbConnection) -> QueryResult<i64> {
+fn counter(conn: &mut DbConnection, key: &str) -> QueryResult<i64> {
     let value: String = registry_meta::table
-        .find("write_lock")
+        .find(key)
         .select(registry_meta::value)
         .first(conn)?;
     Ok(value.parse().unwrap_or(0))
+}
+
+/// The registry's generation: it changes whenever any write commits.
+pub fn generation(conn: &mut DbConnection) -> QueryResult<i64> {
+    counter(conn, "write_lock")
+}
+
+/// The generation a derived value keys on: the registry's shape, or its generation when the
+/// value depends on update times (`updated_since`).
+pub fn cache_generation(conn: &mut DbConnection, by_update_time: bool) -> QueryResult<i64> {
+    if by_update_time {
+        generation(conn)
+    } else {
+        counter(conn, "shape")
+    }
 }
 
 /// The advisory lock key of registry writes on PostgreSQL.
@@ -420,6 +454,28 @@ pub fn create_institute(
     })
 }
 
+/// Whether an update changes anything list totals or aggregates are computed from; only
+/// city, website, description, external ids and unverified fields do not count.
+fn changes_shape(before: &Institute, input: &InstituteInput) -> bool {
+    let mut sectors = input.sectors.clone();
+    sectors.sort();
+    let same_parent = match (&before.parent, &input.parent) {
+        (None, None) => true,
+        (Some(p), Some(r)) => *r == p.id || *r == p.slug,
+        _ => false,
+    };
+    !(input.slug.as_ref().is_none_or(|s| *s == before.slug)
+        && input.name == before.name
+        && input.acronym == before.acronym
+        && input.aliases == before.aliases
+        && input.kind == before.kind
+        && input.status == before.status
+        && input.country == before.country
+        && input.founded == before.founded
+        && sectors == before.sectors
+        && same_parent)
+}
+
 /// How an update turns the current record into the new input.
 pub enum Change<'a> {
     /// PUT: the body is the whole new record.
@@ -437,7 +493,7 @@ pub fn update_institute(
     actor: &Actor,
 ) -> Result<Institute, WriteError> {
     conn.transaction(|conn| {
-        begin_write(conn, Some(id))?;
+        lock_for_write(conn)?;
         let before = load_record(conn, id)?;
         let vocab = vocabulary(conn)?;
         let body = match change {
@@ -451,6 +507,9 @@ pub fn update_institute(
         // A malformed body is reported as such whatever the precondition: fix, then retry.
         let input = InstituteInput::read(&body, &vocab).map_err(WriteError::Invalid)?;
         check_precondition(if_match, etag(&before))?;
+        if changes_shape(&before, &input) {
+            reshape(conn)?;
+        }
         let row = institutes::table
             .find(id)
             .select(InstituteRow::as_select())

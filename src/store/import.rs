@@ -16,7 +16,6 @@ use crate::db::schema::{
     budgets, former_slugs, headcounts, history, institute_sectors, institutes, tombstones,
 };
 use crate::db::{Backend, DbConnection};
-use diesel::connection::SimpleConnection;
 use crate::error::FieldError;
 use crate::model::figures::{latest_budget, BudgetFigure, BudgetKind};
 use crate::model::history::{Action, Subject};
@@ -26,6 +25,7 @@ use crate::model::interchange::{ImportRecord, Rejected};
 use crate::model::money::Rates;
 use crate::model::text::{acronym_key, search_text};
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -1042,8 +1042,9 @@ fn write(
     progress("writing", total, total);
     // The institutes' indexes serve the history's record assembly (children by parent); the
     // history's own wait for the end.
-    let (history_indexes, rebuilt): (Vec<_>, Vec<_>) =
-        rebuilt.into_iter().partition(|(name, _)| name.starts_with("history"));
+    let (history_indexes, rebuilt): (Vec<_>, Vec<_>) = rebuilt
+        .into_iter()
+        .partition(|(name, _)| name.starts_with("history"));
     for (name, sql) in &rebuilt {
         progress(&format!("indexing {name}"), 0, 1);
         conn.batch_execute(sql)?;

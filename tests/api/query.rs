@@ -1,7 +1,7 @@
 //! Filters, multi-key sorting and keyset paging over every sort.
 
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::HashSet;
 
 fn headcount(i: &Value) -> Option<i64> {
@@ -348,4 +348,29 @@ async fn remembered_totals_and_aggregates_follow_every_write() {
             .unwrap_or(0)
     };
     assert_eq!(nz(&countries_after), nz(&countries) + 1);
+
+    // An edit of free text keeps the remembered figures, but not a total by update time.
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let since_uri = format!("/v1/institutes?updated_since={since}&limit=1");
+    let changed_since = get_ok(&app, &since_uri).await["total"].as_i64().unwrap();
+    let slug = r.json()["slug"].as_str().unwrap().to_string();
+    let uri = format!("/v1/institutes/{slug}");
+    let patched = patch_json(&app, &uri, &k, json!({"description": "Free text."}), None).await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(
+        get_ok(&app, &since_uri).await["total"].as_i64().unwrap(),
+        changed_since + 1
+    );
+    let stats_now = get_ok(&app, "/v1/stats?group_by=country&country=NZ").await;
+    assert_eq!(stats_now, stats_after);
+    // A change of country moves it at once.
+    let moved = patch_json(&app, &uri, &k, json!({"country": "AU"}), None).await;
+    assert_eq!(moved.status, 200);
+    let total = get_ok(&app, "/v1/institutes?country=NZ&limit=1").await["total"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(total, before);
+    let stats_moved = get_ok(&app, "/v1/stats?group_by=country&country=NZ").await;
+    assert_eq!(stats_moved["count"], stats["count"]);
+    assert_eq!(nz(&get_ok(&app, "/v1/countries").await), nz(&countries));
 }

@@ -1,0 +1,1 @@
+DELETE FROM registry_meta WHERE key = 'shape';
