@@ -42,7 +42,8 @@ local lists = {
   "/v1/institutes?country=DE,FR,GB&sort=-headcount&limit=50",
   "/v1/institutes?region=Asia&headcount_min=300&sector=healthcare&sort=-budget&currency=EUR",
   "/v1/institutes?kind=university&sort=name",
-  "/v1/institutes?founded_from=2000&founded_to=2020&sort=-founded,name",
+  -- a multi-key sort reads and sorts every match: kept to a selective filter (see README)
+  "/v1/institutes?country=DE&founded_from=2000&founded_to=2020&sort=-founded,name",
   "/v1/institutes?sector=robotics&budget_min=1000000&sort=-budget",
   "/v1/institutes?status=all&sort=-updated&limit=10",
 }
