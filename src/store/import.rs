@@ -8,7 +8,7 @@
 //! ids, parents that exist and make no cycle, figure entries that belong to no other
 //! institute and do not repeat a year.
 
-use super::institutes::assemble;
+use super::institutes::{assemble, record_of, Parts};
 use super::reference::rates;
 use super::rows::{BudgetRow, HeadcountRow, InstituteRow};
 use super::{insert_batch, now};
@@ -875,6 +875,48 @@ fn parents_first(plans: Vec<Plan>) -> Vec<Plan> {
     order.into_iter().map(|(_, p)| p).collect()
 }
 
+/// A history entry for an institute: its id, the record before (as JSON) and after.
+fn history_row(
+    id: &str,
+    action: Action,
+    before: Option<String>,
+    after: &crate::model::institute::Institute,
+    stamp: NaiveDateTime,
+) -> HistoryRow {
+    (
+        new_id("chg"),
+        Some(id.to_string()),
+        Subject::Institute.as_str().to_string(),
+        id.to_string(),
+        action.as_str().to_string(),
+        ACTOR.to_string(),
+        stamp,
+        before,
+        serde_json::to_string(after).ok(),
+    )
+}
+
+fn insert_history(conn: &mut DbConnection, entries: Vec<HistoryRow>) -> QueryResult<()> {
+    let values: Vec<_> = entries
+        .into_iter()
+        .map(|e| {
+            (
+                history::id.eq(e.0),
+                history::institute_id.eq(e.1),
+                history::subject.eq(e.2),
+                history::subject_id.eq(e.3),
+                history::action.eq(e.4),
+                history::actor.eq(e.5),
+                history::at.eq(e.6),
+                history::before.eq(e.7),
+                history::after.eq(e.8),
+            )
+        })
+        .collect();
+    insert_batch!(conn, history::table, &values, 500);
+    Ok(())
+}
+
 type HistoryRow = (
     String,
     Option<String>,
@@ -926,8 +968,39 @@ fn write(
         }
     }
 
+    // For the history's records of new institutes, built here rather than read back: each
+    // one's parent and children as they will stand.
+    let mut refs: HashMap<&str, (String, String)> = HashMap::new();
+    let mut kids: HashMap<&str, Vec<(String, String, String, String)>> = HashMap::new();
+    for p in created.iter().chain(updated.iter()) {
+        let slug = p.slug.clone().unwrap_or_default();
+        refs.insert(&p.id, (slug.clone(), p.record.input.name.clone()));
+        if let Some(parent) = &p.parent {
+            kids.entry(parent.as_str()).or_default().push((
+                fold(&p.record.input.name),
+                p.id.clone(),
+                slug,
+                p.record.input.name.clone(),
+            ));
+        }
+    }
+    for list in kids.values_mut() {
+        list.sort();
+    }
+    let ref_of = |id: &str| -> Option<(String, String, String)> {
+        refs.get(id)
+            .map(|(slug, name)| (id.to_string(), slug.clone(), name.clone()))
+            .or_else(|| {
+                registry
+                    .rows
+                    .get(id)
+                    .map(|r| (r.id.clone(), r.slug.clone(), r.name.clone()))
+            })
+    };
+
     let mut done = 0;
     for chunk in created.chunks(2000) {
+        let mut entries: Vec<HistoryRow> = Vec::with_capacity(chunk.len());
         let mut rows = Vec::with_capacity(chunk.len());
         let mut links = Vec::new();
         let mut budget_batch = Vec::new();
@@ -936,12 +1009,33 @@ fn write(
             let mut row = row_of(p, None, stamp);
             let no_budgets = Vec::new();
             let no_headcounts = Vec::new();
-            set_latest(
-                &mut row,
-                p.budgets.as_ref().unwrap_or(&no_budgets),
-                p.headcounts.as_ref().unwrap_or(&no_headcounts),
-                rates,
-            );
+            let planned_budgets = p.budgets.as_ref().unwrap_or(&no_budgets);
+            let planned_headcounts = p.headcounts.as_ref().unwrap_or(&no_headcounts);
+            set_latest(&mut row, planned_budgets, planned_headcounts, rates);
+            let mut sectors = p.record.input.sectors.clone();
+            sectors.sort();
+            let parts = Parts {
+                sectors,
+                budgets: planned_budgets
+                    .iter()
+                    .map(|(id, b)| budget_figure(id, b))
+                    .collect(),
+                headcounts: headcount_rows(&p.id, planned_headcounts, stamp)
+                    .iter()
+                    .map(HeadcountRow::to_entry)
+                    .collect(),
+                parent: p.parent.as_deref().and_then(ref_of),
+                children: kids
+                    .get(p.id.as_str())
+                    .map(|list| {
+                        list.iter()
+                            .map(|(_, id, slug, name)| (id.clone(), slug.clone(), name.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            let record = record_of(row.clone(), parts, rates);
+            entries.push(history_row(&p.id, Action::Create, None, &record, stamp));
             rows.push(row);
             for s in &p.record.input.sectors {
                 links.push((
@@ -960,6 +1054,7 @@ fn write(
         insert_batch!(conn, institute_sectors::table, &links, 1000);
         insert_batch!(conn, budgets::table, &budget_batch, 1000);
         insert_batch!(conn, headcounts::table, &headcount_batch, 1000);
+        insert_history(conn, entries)?;
         done += chunk.len();
         progress("writing", done, total);
     }
@@ -1050,57 +1145,21 @@ fn write(
         conn.batch_execute(sql)?;
     }
 
-    // One history entry per institute created or changed, with the record after.
-    let changed: Vec<(String, bool)> = created
-        .iter()
-        .map(|p| (p.id.clone(), true))
-        .chain(updated.iter().map(|p| (p.id.clone(), false)))
-        .collect();
-    for chunk in changed.chunks(1000) {
-        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+    // One history entry per changed institute, with the record before and after.
+    for chunk in updated.chunks(1000) {
+        let ids: Vec<&str> = chunk.iter().map(|p| p.id.as_str()).collect();
         let rows: Vec<InstituteRow> = institutes::table
             .filter(institutes::id.eq_any(&ids))
             .select(InstituteRow::as_select())
             .load(conn)?;
-        let after: HashMap<String, String> = assemble(conn, rows, rates)?
-            .into_iter()
-            .map(|r| (r.id.clone(), serde_json::to_string(&r).unwrap_or_default()))
-            .collect();
-        let entries: Vec<HistoryRow> = chunk
+        let entries: Vec<HistoryRow> = assemble(conn, rows, rates)?
             .iter()
-            .map(|(id, new)| {
-                (
-                    new_id("chg"),
-                    Some(id.clone()),
-                    Subject::Institute.as_str().to_string(),
-                    id.clone(),
-                    if *new { Action::Create } else { Action::Update }
-                        .as_str()
-                        .to_string(),
-                    ACTOR.to_string(),
-                    stamp,
-                    before.remove(id),
-                    after.get(id).cloned(),
-                )
+            .map(|r| {
+                let was = before.remove(&r.id);
+                history_row(&r.id, Action::Update, was, r, stamp)
             })
             .collect();
-        let values: Vec<_> = entries
-            .into_iter()
-            .map(|e| {
-                (
-                    history::id.eq(e.0),
-                    history::institute_id.eq(e.1),
-                    history::subject.eq(e.2),
-                    history::subject_id.eq(e.3),
-                    history::action.eq(e.4),
-                    history::actor.eq(e.5),
-                    history::at.eq(e.6),
-                    history::before.eq(e.7),
-                    history::after.eq(e.8),
-                )
-            })
-            .collect();
-        insert_batch!(conn, history::table, &values, 500);
+        insert_history(conn, entries)?;
     }
     for (name, sql) in &history_indexes {
         progress(&format!("indexing {name}"), 0, 1);

@@ -245,49 +245,60 @@ pub fn assemble(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let budgets = budget_rows.remove(&row.id).unwrap_or_default();
-            let headcounts = headcount_rows.remove(&row.id).unwrap_or_default();
-            Institute {
+            let parts = Parts {
                 sectors: sectors.remove(&row.id).unwrap_or_default(),
-                parent: row
-                    .parent_id
-                    .as_ref()
-                    .and_then(|p| parents.get(p).cloned())
-                    .map(to_ref),
-                children: children
-                    .remove(&row.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(to_ref)
-                    .collect(),
-                external_ids: ExternalIds {
-                    ror: row.ror,
-                    wikidata: row.wikidata,
-                    grid: row.grid,
-                },
-                latest_budget: figures::latest_budget(&budgets, rates),
-                latest_headcount: figures::latest_headcount(&headcounts),
-                aliases: serde_json::from_str(&row.aliases).unwrap_or_default(),
-                unverified_fields: serde_json::from_str(&row.unverified_fields).unwrap_or_default(),
-                kind: InstituteKind::parse(&row.kind).unwrap_or(InstituteKind::Consortium),
-                status: InstituteStatus::parse(&row.status).unwrap_or(InstituteStatus::Active),
-                id: row.id,
-                slug: row.slug,
-                name: row.name,
-                acronym: row.acronym,
-                country: row.country,
-                city: row.city,
-                founded: row.founded,
-                website: row.website,
-                description: row.description,
-                created_at: utc(row.created_at),
-                updated_at: utc(row.updated_at),
-                version: row.version,
-                ancestors: None,
-                descendants: None,
-            }
+                budgets: budget_rows.remove(&row.id).unwrap_or_default(),
+                headcounts: headcount_rows.remove(&row.id).unwrap_or_default(),
+                parent: row.parent_id.as_ref().and_then(|p| parents.get(p).cloned()),
+                children: children.remove(&row.id).unwrap_or_default(),
+            };
+            record_of(row, parts, rates)
         })
         .collect())
+}
+
+/// What a record holds besides its row: sectors (sorted), figures, parent and children (by
+/// name) as (id, slug, name).
+pub struct Parts {
+    pub sectors: Vec<String>,
+    pub budgets: Vec<BudgetFigure>,
+    pub headcounts: Vec<figures::HeadcountEntry>,
+    pub parent: Option<(String, String, String)>,
+    pub children: Vec<(String, String, String)>,
+}
+
+/// The record of a row and its parts.
+pub fn record_of(row: InstituteRow, parts: Parts, rates: &Rates) -> Institute {
+    Institute {
+        sectors: parts.sectors,
+        parent: parts.parent.map(to_ref),
+        children: parts.children.into_iter().map(to_ref).collect(),
+        external_ids: ExternalIds {
+            ror: row.ror,
+            wikidata: row.wikidata,
+            grid: row.grid,
+        },
+        latest_budget: figures::latest_budget(&parts.budgets, rates),
+        latest_headcount: figures::latest_headcount(&parts.headcounts),
+        aliases: serde_json::from_str(&row.aliases).unwrap_or_default(),
+        unverified_fields: serde_json::from_str(&row.unverified_fields).unwrap_or_default(),
+        kind: InstituteKind::parse(&row.kind).unwrap_or(InstituteKind::Consortium),
+        status: InstituteStatus::parse(&row.status).unwrap_or(InstituteStatus::Active),
+        id: row.id,
+        slug: row.slug,
+        name: row.name,
+        acronym: row.acronym,
+        country: row.country,
+        city: row.city,
+        founded: row.founded,
+        website: row.website,
+        description: row.description,
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+        version: row.version,
+        ancestors: None,
+        descendants: None,
+    }
 }
 
 /// Which institutes a list shows. Each list means "any of"; an empty list means no restriction.
