@@ -185,12 +185,22 @@ pub fn connect(url: &str, pool_size: u32) -> Result<Pool, DbError> {
     Ok(pool)
 }
 
-/// Applies every pending migration of the connection's backend.
+/// The session-level advisory lock that serializes migrations on PostgreSQL.
+const MIGRATION_LOCK_KEY: i64 = 0x1_2e61_4d47;
+
+/// Applies every pending migration of the connection's backend. On PostgreSQL, processes
+/// starting at once on one database take turns (an advisory lock): the first applies the
+/// migrations, the others find none pending. On SQLite the database's write lock does it.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
     let applied = match conn {
-        DbConnection::Postgresql(c) => c
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
+        DbConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let applied = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            applied
+        }
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| DbError::Migration(e.to_string()))

@@ -140,3 +140,27 @@ fn every_seed_record_passes_the_write_rules() {
         }
     }
 }
+
+#[test]
+fn processes_starting_at_once_migrate_a_new_database_once() {
+    let test_db = TestDb::new();
+    let url = test_db.url.clone();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || institute_registry::db::connect(&url, 1).map(|_| ()))
+        })
+        .collect();
+    for start in starts {
+        start
+            .join()
+            .unwrap()
+            .expect("every process starts on the new database");
+    }
+    let pool = test_db.pool(1);
+    let mut conn = pool.get().unwrap();
+    assert_eq!(
+        institute_registry::db::run_migrations(&mut conn).unwrap(),
+        0
+    );
+}
