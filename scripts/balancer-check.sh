@@ -12,6 +12,7 @@
 # Usage: scripts/balancer-check.sh [POSTGRES_URL]
 #   POSTGRES_URL  a database to use (migrated and seeded here when new); default: a fresh
 #                 database balancer_check on postgres://postgres:postgres@127.0.0.1:5432
+# The replicas run without a rate limit: every request of the load comes from one address.
 # Needs nginx and wrk (Debian packages; installed when missing), curl, python3, psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 for port in "$P1" "$P2"; do
-  TRUST_PROXY=1 POOL_SIZE=8 RUST_LOG=info "$BIN" --database-url "$URL" serve --bind "127.0.0.1:$port" \
+  TRUST_PROXY=1 RATE_LIMIT=0 POOL_SIZE=8 RUST_LOG=info "$BIN" --database-url "$URL" serve --bind "127.0.0.1:$port" \
     >"$DIR/api-$port.log" 2>&1 &
   PIDS+=($!)
 done
@@ -105,7 +106,7 @@ echo "10 reads with api1 stopped: all 200"
 
 echo "== rolling restart under load (90% reads, 10% writes): api1 back, then api2 stopped and started again, during 10 s of wrk"
 start_replica() {
-  TRUST_PROXY=1 POOL_SIZE=8 RUST_LOG=info "$BIN" --database-url "$URL" serve --bind "127.0.0.1:$1" \
+  TRUST_PROXY=1 RATE_LIMIT=0 POOL_SIZE=8 RUST_LOG=info "$BIN" --database-url "$URL" serve --bind "127.0.0.1:$1" \
     >>"$DIR/api-$1.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$1/readyz" >/dev/null && break; sleep 0.2; done

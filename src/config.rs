@@ -36,7 +36,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
     /// Do not load the seed dataset into a new database.
-    #[arg(long, env = "NO_SEED")]
+    #[arg(long, env = "NO_SEED", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_seed: bool,
     /// Requests per minute allowed to each client (an API key, else an IP address; IPv6 by
     /// /64); 0 disables rate limiting. Beyond it: 429 with Retry-After. /healthz, /readyz and
@@ -48,7 +48,7 @@ pub struct ServeArgs {
     pub rate_limit_burst: u32,
     /// Take the client's address from the left-most X-Forwarded-For entry (set this only
     /// behind a reverse proxy that writes that header).
-    #[arg(long, env = "TRUST_PROXY")]
+    #[arg(long, env = "TRUST_PROXY", value_parser = clap::builder::FalseyValueParser::new())]
     pub trust_proxy: bool,
     /// Requests handled at once by this process; beyond, 503 with Retry-After at once. 0: no limit.
     #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 512)]
