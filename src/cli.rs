@@ -52,7 +52,7 @@ impl Reporter {
         let mut last = self.phase.borrow_mut();
         let new_phase = last.0 != phase;
         if new_phase || done == total || last.1.elapsed() >= Duration::from_secs(2) {
-            let percent = if total > 0 { done * 100 / total } else { 100 };
+            let percent = (done * 100).checked_div(total).unwrap_or(100);
             eprintln!("import: {phase} {done}/{total} ({percent}%)");
             *last = (phase.to_string(), Instant::now());
         }
