@@ -192,21 +192,16 @@ pub fn import(
             rejected,
             ..Outcome::default()
         };
-        for p in &mut plans {
-            if !p.errors.is_empty() {
-                outcome.rejected.push(Rejected {
-                    line: p.record.line,
-                    record: p.label(),
-                    errors: std::mem::take(&mut p.errors),
-                });
-                p.changed = false;
-            }
-        }
+        let (accepted, refused): (Vec<Plan>, Vec<Plan>) =
+            plans.into_iter().partition(|p| p.errors.is_empty());
+        outcome
+            .rejected
+            .extend(refused.into_iter().map(|p| Rejected {
+                line: p.record.line,
+                record: p.label(),
+                errors: p.errors,
+            }));
         outcome.rejected.sort_by_key(|r| r.line);
-        let accepted: Vec<Plan> = plans
-            .into_iter()
-            .filter(|p| !outcome.rejected.iter().any(|r| r.line == p.record.line))
-            .collect();
         for p in &accepted {
             match (p.existing, p.changed) {
                 (false, _) => outcome.created += 1,
