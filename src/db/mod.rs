@@ -105,10 +105,15 @@ impl ConnectionManager {
                         source,
                     })?;
                 // One statement each: these must all run, and batch_execute runs them all.
-                conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )?;
+                // Switching a new file to WAL does not wait for another connection's lock:
+                // retry that, as the busy timeout does for everything else.
+                retry_while_locked(|| {
+                    conn.batch_execute(
+                        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                         PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                    )
+                    .map_err(DbError::Setup)
+                })?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -185,6 +190,20 @@ pub fn connect(url: &str, pool_size: u32) -> Result<Pool, DbError> {
     Ok(pool)
 }
 
+/// Runs `f` again while SQLite answers "database is locked" without waiting (for up to 10 s).
+fn retry_while_locked<T>(mut f: impl FnMut() -> Result<T, DbError>) -> Result<T, DbError> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(e) if tries < 200 && e.to_string().contains("database is locked") => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The session-level advisory lock that serializes migrations on PostgreSQL.
 const MIGRATION_LOCK_KEY: i64 = 0x1_2e61_4d47;
 
@@ -201,7 +220,17 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             applied
         }
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        // All in one transaction that takes the write lock first: a second process waits, then
+        // finds nothing pending (each migration's own transaction becomes a savepoint).
+        DbConnection::Sqlite(c) => {
+            return retry_while_locked(|| {
+                c.immediate_transaction(|c| {
+                    c.run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(|v| v.len())
+                        .map_err(|e| DbError::Migration(e.to_string()))
+                })
+            });
+        }
     };
     applied.map_err(|e| DbError::Migration(e.to_string()))
 }
