@@ -5,8 +5,8 @@ use crate::db::{self, Backend, DbConnection};
 use crate::model::input::Vocabulary;
 use crate::model::interchange::{csv_column, CsvLayout, FileFormat, ImportRecord, Rejected};
 use crate::store;
-use crate::store::import::{Options, Outcome};
 use crate::store::institutes::{InstituteFilter, SortField, SortKey};
+use crate::store::write::import::{Options, Outcome};
 use diesel::connection::SimpleConnection;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -23,13 +23,11 @@ struct Reporter {
 impl Reporter {
     fn new() -> Reporter {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(0);
+            let bar = ProgressBar::new(100);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{msg:>9} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}% ({eta} left)")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
             );
             bar
         });
@@ -39,21 +37,17 @@ impl Reporter {
         }
     }
 
-    fn update(&self, phase: &str, done: usize, total: usize) {
+    /// `done` records of the phase, `percent` of the file read.
+    fn update(&self, phase: &str, done: usize, percent: u64) {
+        let message = format!("{phase} {done} records");
         if let Some(bar) = &self.bar {
-            if bar.message() != phase {
-                bar.set_message(phase.to_string());
-                bar.set_length(total as u64);
-                bar.reset_eta();
-            }
-            bar.set_position(done as u64);
+            bar.set_message(message);
+            bar.set_position(percent.min(100));
             return;
         }
         let mut last = self.phase.borrow_mut();
-        let new_phase = last.0 != phase;
-        if new_phase || done == total || last.1.elapsed() >= Duration::from_secs(2) {
-            let percent = (done * 100).checked_div(total).unwrap_or(100);
-            eprintln!("import: {phase} {done}/{total} ({percent}%)");
+        if last.0 != phase || last.1.elapsed() >= Duration::from_secs(2) {
+            eprintln!("import: {message} ({percent}% of the file read)");
             *last = (phase.to_string(), Instant::now());
         }
     }
@@ -65,6 +59,9 @@ impl Reporter {
     }
 }
 
+/// The history's author of imported changes.
+pub const ACTOR: &str = "import";
+
 /// What `import` was asked to do.
 pub struct ImportArgs {
     pub file: String,
@@ -73,38 +70,64 @@ pub struct ImportArgs {
     pub report: Option<String>,
 }
 
-/// Reads every record of a file, checking each against `vocab`.
+/// A reader that counts the bytes read, for progress.
+struct Counted<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Calls `each` with every element of a JSON array as it is read, holding one at a time.
+struct Elements<'f, F>(&'f mut F);
+
+impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for Elements<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<Value>()? {
+            (self.0)(value);
+        }
+        Ok(())
+    }
+}
+
+/// Reads the records of a file one by one, checking each against `vocab` and handing it (or
+/// its rejection) to `take`, which returns false to stop. `read` counts the bytes read.
 pub fn read_file(
     path: &str,
-    format: Option<FileFormat>,
+    format: FileFormat,
     vocab: &Vocabulary,
-    mut seen: impl FnMut(usize),
-) -> Result<(FileFormat, Vec<ImportRecord>, Vec<Rejected>), String> {
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    mut take: impl FnMut(Result<ImportRecord, Rejected>) -> bool,
+) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let head = reader
-        .fill_buf()
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    let format = format.unwrap_or_else(|| FileFormat::detect(path, head));
-    let mut records = Vec::new();
-    let mut rejected = Vec::new();
-    let mut take =
-        |line: usize, label: String, value: Result<Value, Vec<crate::error::FieldError>>| {
-            let checked = value
-                .map_err(|errors| Rejected {
-                    line,
-                    record: label,
-                    errors,
-                })
-                .and_then(|v| ImportRecord::read(line, v, vocab));
-            match checked {
-                Ok(r) => records.push(r),
-                Err(r) => rejected.push(r),
-            }
-            seen(records.len() + rejected.len());
+    let mut reader = BufReader::with_capacity(1 << 20, Counted { inner: file, read });
+    let mut checked =
+        |line: usize, label: String, value: Result<Value, Vec<crate::model::FieldError>>| {
+            take(
+                value
+                    .map_err(|errors| Rejected {
+                        line,
+                        record: label,
+                        errors,
+                    })
+                    .and_then(|v| ImportRecord::read(line, v, vocab)),
+            )
         };
     let unreadable = |e: &dyn std::fmt::Display| {
-        vec![crate::error::FieldError::new(
+        vec![crate::model::FieldError::new(
             "",
             format!("not a JSON record: {e}"),
         )]
@@ -126,34 +149,34 @@ pub fn read_file(
                 if text.is_empty() {
                     continue;
                 }
-                take(
-                    line_no,
-                    String::new(),
-                    serde_json::from_str::<Value>(text).map_err(|e| unreadable(&e)),
-                );
+                let value = serde_json::from_str::<Value>(text).map_err(|e| unreadable(&e));
+                if !checked(line_no, String::new(), value) {
+                    break;
+                }
             }
         }
         FileFormat::Json => {
-            let mut bytes = Vec::new();
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read {path}: {e}"))?;
-            let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-            let mut de = serde_json::Deserializer::from_slice(text);
-            let items: Vec<Box<serde_json::value::RawValue>> =
-                serde::Deserialize::deserialize(&mut de)
-                    .map_err(|e| format!("{path} is not a JSON array of records: {e}"))?;
-            drop(bytes);
-            for (n, item) in items.into_iter().enumerate() {
-                take(
-                    n + 1,
-                    String::new(),
-                    serde_json::from_str::<Value>(item.get()).map_err(|e| unreadable(&e)),
-                );
+            if reader
+                .fill_buf()
+                .map_err(|e| format!("cannot read {path}: {e}"))?
+                .starts_with(b"\xEF\xBB\xBF")
+            {
+                reader.consume(3);
             }
+            let mut n = 0;
+            let mut go_on = true;
+            let mut each = |value: Value| {
+                n += 1;
+                if go_on {
+                    go_on = checked(n, String::new(), Ok(value));
+                }
+            };
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            serde::Deserializer::deserialize_seq(&mut de, Elements(&mut each))
+                .map_err(|e| format!("{path} is not a JSON array of records: {e}"))?;
         }
         FileFormat::Csv => {
-            let newlines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            let newlines = std::rc::Rc::new(std::cell::RefCell::new((0, Vec::new())));
             let mut csv = csv::ReaderBuilder::new()
                 .has_headers(true)
                 .flexible(false)
@@ -165,7 +188,7 @@ pub fn read_file(
             // The csv reader's own line count is off after CRLF line ends: count them here.
             let line_at = |byte: u64| {
                 let seen = newlines.borrow();
-                1 + seen.partition_point(|&n| n <= byte)
+                1 + seen.0 + seen.1.partition_point(|&n| n <= byte)
             };
             let header: Vec<String> = csv
                 .headers()
@@ -177,32 +200,45 @@ pub fn read_file(
             let mut row = csv::StringRecord::new();
             loop {
                 let line = line_at(csv.position().byte());
-                match csv.read_record(&mut row) {
+                let go_on = match csv.read_record(&mut row) {
                     Ok(false) => break,
                     Ok(true) => {
                         let line = row.position().map(|p| line_at(p.byte())).unwrap_or(line);
-                        take(line, layout.label(&row), layout.record(&row));
+                        checked(line, layout.label(&row), layout.record(&row))
                     }
                     Err(e) => match e.kind() {
                         csv::ErrorKind::Io(_) => return Err(format!("cannot read {path}: {e}")),
-                        _ => take(
+                        _ => checked(
                             line,
                             String::new(),
-                            Err(vec![crate::error::FieldError::new("", e.to_string())]),
+                            Err(vec![crate::model::FieldError::new("", e.to_string())]),
                         ),
                     },
+                };
+                if !go_on {
+                    break;
+                }
+                // Line ends before the reader's position are counted, not kept: memory stays
+                // flat however long the file.
+                let at = csv.position().byte();
+                let mut seen = newlines.borrow_mut();
+                let passed = seen.1.partition_point(|&n| n < at);
+                if passed > 4096 {
+                    seen.0 += passed;
+                    seen.1.drain(..passed);
                 }
             }
         }
     }
-    Ok((format, records, rejected))
+    Ok(())
 }
 
 /// A reader that notes where each line ends.
 struct Lines<R> {
     inner: R,
     offset: u64,
-    newlines: std::rc::Rc<std::cell::RefCell<Vec<u64>>>,
+    /// Line ends seen and forgotten, and the offsets of those kept.
+    newlines: std::rc::Rc<std::cell::RefCell<(usize, Vec<u64>)>>,
 }
 
 impl<R: Read> Read for Lines<R> {
@@ -211,7 +247,7 @@ impl<R: Read> Read for Lines<R> {
         let mut seen = self.newlines.borrow_mut();
         for (i, b) in buf[..n].iter().enumerate() {
             if *b == b'\n' {
-                seen.push(self.offset + i as u64);
+                seen.1.push(self.offset + i as u64);
             }
         }
         self.offset += n as u64;
@@ -293,7 +329,7 @@ fn write_report(format: FileFormat, rejected: &[Rejected], path: &str) -> Result
 /// Makes a new database ready for records: the reference data (countries, currencies,
 /// sectors, rates) they are checked against.
 fn ensure_reference(conn: &mut DbConnection) -> Result<(), String> {
-    let vocab = store::curation::vocabulary(conn).map_err(|e| e.to_string())?;
+    let vocab = store::write::vocabulary(conn).map_err(|e| e.to_string())?;
     if vocab.countries.is_empty() {
         let data = store::seed::Dataset::embedded()?;
         let report = store::seed::seed_reference(conn, &data).map_err(|e| e.to_string())?;
@@ -313,22 +349,58 @@ pub fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     ensure_reference(&mut conn)?;
-    let vocab = store::curation::vocabulary(&mut conn).map_err(|e| e.to_string())?;
-    let reporter = Reporter::new();
-    let (format, records, rejected) = read_file(&args.file, args.format, &vocab, |n| {
-        if n % 5000 == 0 {
-            reporter.update("reading", n, n);
+    let vocab = store::write::vocabulary(&mut conn).map_err(|e| e.to_string())?;
+    let size = std::fs::metadata(&args.file)
+        .map_err(|e| format!("cannot open {}: {e}", args.file))?
+        .len();
+    let format = match args.format {
+        Some(f) => f,
+        None => {
+            let mut head = [0u8; 64];
+            let n = std::fs::File::open(&args.file)
+                .and_then(|mut f| f.read(&mut head))
+                .map_err(|e| format!("cannot read {}: {e}", args.file))?;
+            FileFormat::detect(&args.file, &head[..n])
         }
-    })?;
-    let rows = records.len() + rejected.len();
-    let outcome: Outcome = store::import::import(
+    };
+    // The file is read and checked on its own thread while records are written: a bounded
+    // queue between them keeps memory flat.
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tx, rx) = std::sync::mpsc::sync_channel(4 * 2000);
+    let reader = {
+        let (path, read) = (args.file.clone(), read.clone());
+        std::thread::spawn(move || {
+            let failed = read_file(&path, format, &vocab, read, |r| tx.send(Ok(r)).is_ok()).err();
+            if let Some(message) = failed {
+                let _ = tx.send(Err(message));
+            }
+        })
+    };
+    let rows = std::cell::Cell::new(0usize);
+    let records = rx.into_iter().inspect(|_| rows.set(rows.get() + 1));
+    let reporter = Reporter::new();
+    let percent = || {
+        (read.load(std::sync::atomic::Ordering::Relaxed) * 100)
+            .checked_div(size)
+            .unwrap_or(100)
+    };
+    let imported = store::write::import::import(
         &mut conn,
         records,
-        rejected,
-        args.options,
-        &|phase, done, total| reporter.update(phase, done, total),
-    )
-    .map_err(|e| format!("import failed, nothing was written: {e}"))?;
+        store::write::import::Options {
+            // About 1 kB a record: what decides a bulk load's strategy.
+            expected: (size / 1000) as usize,
+            ..args.options
+        },
+        ACTOR,
+        &|phase, done| reporter.update(phase, done, percent()),
+    );
+    reader
+        .join()
+        .map_err(|_| "import failed: the file reader stopped".to_string())?;
+    let outcome: Outcome =
+        imported.map_err(|e| format!("import failed, nothing was written: {e}"))?;
+    let rows = rows.get();
     reporter.finish();
     print_rejections(format, &outcome.rejected, args.report.as_deref());
     if let Some(path) = &args.report {
@@ -378,12 +450,15 @@ fn export_blocking(
 ) -> Result<(), String> {
     let started = Instant::now();
     let pool = db::connect(database_url, 3).map_err(|e| e.to_string())?;
-    let (matches, rates) = {
+    let (matches, rates, sequence) = {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
+        // Read first: every record of the file is as of this change or later, so a copy made
+        // from the file follows /v1/changes from here with no gap.
+        let sequence = store::write::sequence_head(&mut conn).map_err(|e| e.to_string())?;
         let filter = InstituteFilter::default();
         let matches = store::institutes::count(&mut conn, &filter).map_err(|e| e.to_string())?;
         let rates = store::reference::rates(&mut conn).map_err(|e| e.to_string())?;
-        (matches, rates)
+        (matches, rates, sequence)
     };
     let job = Job {
         pool,
@@ -440,9 +515,16 @@ fn export_blocking(
     worker
         .join()
         .map_err(|_| "export failed: a worker stopped".to_string())?;
+    if let Some(path) = output {
+        let sidecar = format!("{path}.sequence");
+        std::fs::write(&sidecar, format!("{sequence}\n"))
+            .map_err(|e| format!("cannot write {sidecar}: {e}"))?;
+    }
     eprintln!(
-        "exported {matches} institutes to {target} in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "exported {matches} institutes to {target} in {:.1} s, as of change {sequence} of the \
+         registry's sequence{}: a copy follows /v1/changes?after={sequence}",
+        started.elapsed().as_secs_f64(),
+        output.map_or(String::new(), |p| format!(" (also in {p}.sequence)"))
     );
     Ok(())
 }

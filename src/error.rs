@@ -5,26 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// One problem with one input: which field (a query parameter name, a path segment name,
-/// or a JSON pointer into the body) and what is wrong with it.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct FieldError {
-    /// The parameter name or JSON pointer of the offending input.
-    #[schema(example = "country")]
-    pub field: String,
-    /// What is wrong and what is expected.
-    #[schema(example = "unknown ISO 3166-1 alpha-2 code 'XX'")]
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::model::FieldError;
 
 /// An RFC 9457 problem document, returned with `Content-Type: application/problem+json`
 /// for every 4xx and 5xx response.
@@ -80,8 +61,15 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
-    #[error("precondition failed: {0}")]
-    PreconditionFailed(String),
+    /// The resource changed since it was read; `etag` is its current ETag.
+    #[error("precondition failed: {detail}")]
+    PreconditionFailed {
+        detail: String,
+        etag: Option<String>,
+    },
+    /// A write that must say which version it changes did not (no `If-Match`).
+    #[error("precondition required: {0}")]
+    PreconditionRequired(String),
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<String> },
     #[error("payload too large: {0}")]
@@ -129,7 +117,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
-            ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
+            ApiError::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
+            ApiError::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -152,10 +141,16 @@ impl ApiError {
             }
             ApiError::Gone { detail, .. }
             | ApiError::TooManyRequests { detail, .. }
-            | ApiError::Overloaded { detail, .. } => (detail.clone(), Vec::new()),
-            ApiError::Unauthorized(d)
-            | ApiError::Forbidden(d)
-            | ApiError::PreconditionFailed(d) => (d.clone(), Vec::new()),
+            | ApiError::Overloaded { detail, .. }
+            | ApiError::PreconditionFailed { detail, .. } => (detail.clone(), Vec::new()),
+            ApiError::Unauthorized(d) | ApiError::Forbidden(d) => (d.clone(), Vec::new()),
+            ApiError::PreconditionRequired(d) => (
+                d.clone(),
+                vec![FieldError::new(
+                    "If-Match",
+                    "required: the ETag of the representation this write changes",
+                )],
+            ),
             ApiError::NotFound(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::UnsupportedMediaType(d)
@@ -195,7 +190,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -237,6 +233,11 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::PreconditionFailed {
+                etag: Some(etag), ..
+            } => {
+                response.insert_header((header::ETAG, etag.as_str()));
             }
             _ => {}
         }
@@ -287,14 +288,18 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
-impl From<crate::store::curation::WriteError> for ApiError {
-    fn from(e: crate::store::curation::WriteError) -> ApiError {
-        use crate::store::curation::WriteError as W;
+impl From<crate::store::write::WriteError> for ApiError {
+    fn from(e: crate::store::write::WriteError) -> ApiError {
+        use crate::store::write::WriteError as W;
         match e {
             W::NotFound => ApiError::NotFound("no such resource".into()),
-            W::Stale { current } => ApiError::PreconditionFailed(format!(
-                "the resource changed since you read it; its ETag is now {current}: read it again, then retry"
-            )),
+            W::Stale { current } => ApiError::PreconditionFailed {
+                detail: format!(
+                    "the resource changed since you read it; its ETag is now {current} (also in \
+                     the ETag header): read it again, then retry"
+                ),
+                etag: Some(current),
+            },
             W::Invalid(errors) => ApiError::fields(errors),
             W::Conflict(error) => ApiError::Conflict {
                 detail: format!("{}: {}", error.field, error.message),

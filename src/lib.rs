@@ -70,7 +70,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             cli::ImportArgs {
                 file,
                 format: format.as_deref().and_then(FileFormat::parse),
-                options: store::import::Options { dry_run, partial },
+                options: store::write::import::Options {
+                    dry_run,
+                    partial,
+                    ..Default::default()
+                },
                 report,
             },
         ),
@@ -143,6 +147,10 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         let filled = store::search::backfill(&mut conn).map_err(|e| e.to_string())?;
         if filled > 0 {
             log::info!("search text filled in for {filled} institutes");
+        }
+        let rendered = store::write::documents::backfill(&mut conn).map_err(|e| e.to_string())?;
+        if rendered > 0 {
+            log::info!("documents rendered for {rendered} institutes");
         }
     }
     if !args.no_seed {

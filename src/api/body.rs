@@ -46,25 +46,3 @@ pub fn json_body(req: &HttpRequest, body: &[u8], accepted: &[&str]) -> Result<Va
         )
     })
 }
-
-/// The `If-Match` header, if any. One that is present but not readable text can match no ETag:
-/// it stands as an impossible tag, so the write fails with 412 instead of going through.
-pub fn if_match(req: &HttpRequest) -> Option<String> {
-    req.headers().get("if-match").map(|v| {
-        v.to_str()
-            .map(str::to_string)
-            .unwrap_or_else(|_| "\"\u{0}unreadable\"".into())
-    })
-}
-
-/// Whether `If-None-Match` matches the current ETag (a GET may then answer 304).
-pub fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|h| {
-            h.split(',')
-                .map(str::trim)
-                .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
-        })
-}

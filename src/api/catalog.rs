@@ -1,14 +1,15 @@
 //! Writes to programmes (editor), sectors and exchange rates (admin), and their single reads.
 
 use super::auth::authorize;
-use super::body::{if_match, json_body};
-use super::institutes::{no_query, with_etag};
+use super::body::json_body;
+use super::institutes::no_query;
+use super::preconditions::{if_match, with_etag, SEQUENCE};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::access::Role;
 use crate::model::reference::{ExchangeRate, Program, Sector};
-use crate::store::catalog as store;
-use crate::store::curation::WriteError;
+use crate::store::reference;
+use crate::store::write::{catalog as store, WriteError};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -113,7 +114,7 @@ fn program_ref(conn: &mut crate::db::DbConnection, reference: &str) -> Result<St
     if reference.len() > 200 || reference.chars().any(char::is_control) {
         return Err(not_found("programme", reference));
     }
-    store::program_id(conn, reference)?.ok_or_else(|| not_found("programme", reference))
+    reference::program_id(conn, reference)?.ok_or_else(|| not_found("programme", reference))
 }
 
 /// Get one programme
@@ -145,10 +146,11 @@ pub async fn get_program(
     let program = db(&state, move |conn| {
         let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
         let id = program_ref(conn, &reference)?;
-        let mut program =
-            store::get_program(conn, &id).map_err(missing("programme", reference.clone()))?;
+        let rates = reference::rates(conn)?;
+        let mut program = reference::get_program(conn, &id, &rates)?
+            .ok_or_else(|| not_found("programme", &reference))?;
         if let Some(c) = &currency {
-            program.convert_money(&crate::store::reference::rates(conn)?, c);
+            program.convert_money(&rates, c);
         }
         Ok(program)
     })
@@ -187,13 +189,15 @@ pub async fn create_program(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, JSON)?;
-    let program = db(&state, move |conn| {
-        Ok(store::put_program(conn, None, None, &value, &actor)?)
+    let written = db(&state, move |conn| {
+        Ok(store::put_program(conn, None, None, &value, &actor.name)?)
     })
     .await?;
     let mut response = HttpResponse::Created();
-    response.insert_header(("Location", format!("/v1/programs/{}", program.slug)));
-    Ok(with_etag(&req, &program, response))
+    response
+        .insert_header(("Location", format!("/v1/programs/{}", written.value.slug)))
+        .insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_etag(&req, &written.value, response))
 }
 
 /// Replace a programme
@@ -205,7 +209,7 @@ pub async fn create_program(
     operation_id = "replaceProgram",
     params(
         ("ref" = String, Path, description = "Id or slug of the programme.", example = "stargate-project"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     request_body(content = ProgramWrite, content_type = "application/json",
         example = json!({"jurisdiction": "US", "name": "Stargate Project", "amount": 500000000000_i64, "currency": "USD", "announced": 2025, "source": "https://example.org/stargate"})),
@@ -218,6 +222,7 @@ pub async fn create_program(
         (status = 404, response = super::problems::NotFound),
         (status = 409, response = super::problems::Conflict),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 413, response = super::problems::PayloadTooLarge),
         (status = 415, response = super::problems::UnsupportedMediaType),
         (status = 500, response = super::problems::InternalError),
@@ -234,15 +239,17 @@ pub async fn replace_program(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, JSON)?;
-    let expected = if_match(&req);
+    let expected = if_match(&req, "the programme")?;
     let reference = path.into_inner();
-    let program = db(&state, move |conn| {
+    let written = db(&state, move |conn| {
         let id = program_ref(conn, &reference)?;
-        store::put_program(conn, Some(&id), expected.as_deref(), &value, &actor)
+        store::put_program(conn, Some(&id), Some(&expected), &value, &actor.name)
             .map_err(missing("programme", reference.clone()))
     })
     .await?;
-    Ok(with_etag(&req, &program, HttpResponse::Ok()))
+    let mut response = HttpResponse::Ok();
+    response.insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_etag(&req, &written.value, response))
 }
 
 /// Delete a programme
@@ -253,7 +260,7 @@ pub async fn replace_program(
     operation_id = "deleteProgram",
     params(
         ("ref" = String, Path, description = "Id or slug of the programme.", example = "stargate-project"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     security(("bearerAuth" = [])),
     responses(
@@ -263,6 +270,7 @@ pub async fn replace_program(
         (status = 403, response = super::problems::Forbidden),
         (status = 404, response = super::problems::NotFound),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
@@ -275,15 +283,17 @@ pub async fn delete_program(
 ) -> Result<HttpResponse, ApiError> {
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
-    let expected = if_match(&req);
+    let expected = if_match(&req, "the programme")?;
     let reference = path.into_inner();
-    db(&state, move |conn| {
+    let written = db(&state, move |conn| {
         let id = program_ref(conn, &reference)?;
-        store::delete_program(conn, &id, expected.as_deref(), &actor)
+        store::delete_program(conn, &id, Some(&expected), &actor.name)
             .map_err(missing("programme", reference.clone()))
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .insert_header((SEQUENCE, written.sequence.to_string()))
+        .finish())
 }
 
 /// Get one sector
@@ -311,7 +321,7 @@ pub async fn get_sector(
     no_query(&req)?;
     let slug = path.into_inner();
     let sector = db(&state, move |conn| {
-        store::get_sector(conn, &slug).map_err(missing("sector", slug.clone()))
+        reference::get_sector(conn, &slug)?.ok_or_else(|| not_found("sector", &slug))
     })
     .await?;
     Ok(with_etag(&req, &sector, HttpResponse::Ok()))
@@ -348,13 +358,15 @@ pub async fn create_sector(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Admin).await?;
     let value = json_body(&req, &body, JSON)?;
-    let sector = db(&state, move |conn| {
-        Ok(store::put_sector(conn, None, None, &value, &actor)?)
+    let written = db(&state, move |conn| {
+        Ok(store::put_sector(conn, None, None, &value, &actor.name)?)
     })
     .await?;
     let mut response = HttpResponse::Created();
-    response.insert_header(("Location", format!("/v1/sectors/{}", sector.slug)));
-    Ok(with_etag(&req, &sector, response))
+    response
+        .insert_header(("Location", format!("/v1/sectors/{}", written.value.slug)))
+        .insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_etag(&req, &written.value, response))
 }
 
 /// Replace a sector
@@ -365,7 +377,7 @@ pub async fn create_sector(
     operation_id = "replaceSector",
     params(
         ("slug" = String, Path, description = "Slug of the sector.", example = "healthcare"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     request_body(content = SectorWrite, content_type = "application/json",
         example = json!({"name": "Health and medicine", "description": "Healthcare, medicine and life sciences."})),
@@ -377,6 +389,7 @@ pub async fn create_sector(
         (status = 403, response = super::problems::Forbidden),
         (status = 404, response = super::problems::NotFound),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 413, response = super::problems::PayloadTooLarge),
         (status = 415, response = super::problems::UnsupportedMediaType),
         (status = 500, response = super::problems::InternalError),
@@ -393,14 +406,16 @@ pub async fn replace_sector(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Admin).await?;
     let value = json_body(&req, &body, JSON)?;
-    let expected = if_match(&req);
+    let expected = if_match(&req, "the sector")?;
     let slug = path.into_inner();
-    let sector = db(&state, move |conn| {
-        store::put_sector(conn, Some(&slug), expected.as_deref(), &value, &actor)
+    let written = db(&state, move |conn| {
+        store::put_sector(conn, Some(&slug), Some(&expected), &value, &actor.name)
             .map_err(missing("sector", slug.clone()))
     })
     .await?;
-    Ok(with_etag(&req, &sector, HttpResponse::Ok()))
+    let mut response = HttpResponse::Ok();
+    response.insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_etag(&req, &written.value, response))
 }
 
 /// Delete a sector
@@ -411,7 +426,7 @@ pub async fn replace_sector(
     operation_id = "deleteSector",
     params(
         ("slug" = String, Path, description = "Slug of the sector.", example = "quantum"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     security(("bearerAuth" = [])),
     responses(
@@ -422,6 +437,7 @@ pub async fn replace_sector(
         (status = 404, response = super::problems::NotFound),
         (status = 409, response = super::problems::Conflict),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
@@ -434,14 +450,16 @@ pub async fn delete_sector(
 ) -> Result<HttpResponse, ApiError> {
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Admin).await?;
-    let expected = if_match(&req);
+    let expected = if_match(&req, "the sector")?;
     let slug = path.into_inner();
-    db(&state, move |conn| {
-        store::delete_sector(conn, &slug, expected.as_deref(), &actor)
+    let written = db(&state, move |conn| {
+        store::delete_sector(conn, &slug, Some(&expected), &actor.name)
             .map_err(missing("sector", slug.clone()))
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .insert_header((SEQUENCE, written.sequence.to_string()))
+        .finish())
 }
 
 /// Checks the path of a rate: a known ISO 4217 code and a year in range.
@@ -518,16 +536,19 @@ pub async fn put_exchange_rate(
     let actor = authorize(&req, &state, Role::Admin).await?;
     let value = json_body(&req, &body, JSON)?;
     let (currency, year) = path.into_inner();
-    let (rate, created) = db(&state, move |conn| {
+    let written = db(&state, move |conn| {
         let (currency, year) = rate_key(conn, &currency, &year)?;
-        Ok(store::put_rate(conn, &currency, year, &value, &actor)?)
+        Ok(store::put_rate(conn, &currency, year, &value, &actor.name)?)
     })
     .await?;
-    Ok(if created {
-        HttpResponse::Created().json(rate)
+    let (rate, created) = written.value;
+    let mut response = if created {
+        HttpResponse::Created()
     } else {
-        HttpResponse::Ok().json(rate)
-    })
+        HttpResponse::Ok()
+    };
+    response.insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(response.json(rate))
 }
 
 /// Delete an exchange rate
@@ -561,11 +582,13 @@ pub async fn delete_exchange_rate(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Admin).await?;
     let (currency, year) = path.into_inner();
-    db(&state, move |conn| {
+    let written = db(&state, move |conn| {
         let (c, y) = rate_key(conn, &currency, &year)?;
-        store::delete_rate(conn, &c, y, &actor)
+        store::delete_rate(conn, &c, y, &actor.name)
             .map_err(missing("exchange rate", format!("{c}/{y}")))
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .insert_header((SEQUENCE, written.sequence.to_string()))
+        .finish())
 }

@@ -1,17 +1,18 @@
 //! Writes to institutes (POST, PUT, PATCH, DELETE) and their history.
 
 use super::auth::authorize;
-use super::body::{if_match, json_body};
-use super::institutes::{no_query, resolve, with_etag};
+use super::body::json_body;
+use super::institutes::{no_query, resolve};
 use super::paging::{decode_pair, encode_pair, next_link};
 use super::params::{parse_query, Checker};
+use super::preconditions::{if_match, with_document, SEQUENCE};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::access::Role;
 use crate::model::history::HistoryEntry;
 use crate::model::institute::{InstituteKind, InstituteStatus};
-use crate::store::curation::{self as store, Change};
 use crate::store::history::{of_institute, HistoryKeyset};
+use crate::store::write::institutes::{self as store, Change};
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -180,13 +181,16 @@ pub async fn create_institute(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, JSON)?;
-    let record = db(&state, move |conn| {
-        Ok(store::create_institute(conn, &value, &actor)?)
+    let written = db(&state, move |conn| {
+        Ok(store::create(conn, &value, &actor.name)?)
     })
     .await?;
+    let doc = written.value;
     let mut response = HttpResponse::Created();
-    response.insert_header(("Location", format!("/v1/institutes/{}", record.slug)));
-    Ok(with_etag(&req, &record, response))
+    response
+        .insert_header(("Location", format!("/v1/institutes/{}", doc.slug)))
+        .insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_document(&req, &doc.etag, doc.json, response))
 }
 
 /// Replace an institute
@@ -199,7 +203,7 @@ pub async fn create_institute(
     operation_id = "replaceInstitute",
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; the write happens only if it is still current.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     request_body(content = InstituteWrite, content_type = "application/json",
         example = json!({"name": "The Alan Turing Institute", "kind": "non_profit", "country": "GB", "city": "London", "founded": 2015})),
@@ -214,6 +218,7 @@ pub async fn create_institute(
         (status = 409, response = super::problems::Conflict),
         (status = 410, response = super::problems::Gone),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 413, response = super::problems::PayloadTooLarge),
         (status = 415, response = super::problems::UnsupportedMediaType),
         (status = 500, response = super::problems::InternalError),
@@ -240,7 +245,7 @@ pub async fn replace_institute(
     operation_id = "patchInstitute",
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; the write happens only if it is still current.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     request_body(content = InstitutePatch, content_type = "application/merge-patch+json",
         example = json!({"city": "London", "acronym": null})),
@@ -255,6 +260,7 @@ pub async fn replace_institute(
         (status = 409, response = super::problems::Conflict),
         (status = 410, response = super::problems::Gone),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 413, response = super::problems::PayloadTooLarge),
         (status = 415, response = super::problems::UnsupportedMediaType),
         (status = 500, response = super::problems::InternalError),
@@ -281,24 +287,27 @@ async fn update(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, if merge { MERGE_PATCH } else { JSON })?;
-    let expected = if_match(&req);
-    let record = db(&state, move |conn| {
+    let expected = if_match(&req, "the institute")?;
+    let written = db(&state, move |conn| {
         let id = resolve(conn, &reference)?;
         let change = if merge {
             Change::MergePatch(&value)
         } else {
             Change::Replace(&value)
         };
-        Ok(store::update_institute(
+        Ok(store::update(
             conn,
             &id,
-            expected.as_deref(),
+            Some(&expected),
             change,
-            &actor,
+            &actor.name,
         )?)
     })
     .await?;
-    Ok(with_etag(&req, &record, HttpResponse::Ok()))
+    let doc = written.value;
+    let mut response = HttpResponse::Ok();
+    response.insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_document(&req, &doc.etag, doc.json, response))
 }
 
 /// Options of a deletion.
@@ -323,7 +332,7 @@ pub struct DeleteQuery {
     operation_id = "deleteInstitute",
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "kyutai"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; the deletion happens only if it is still current.", example = "\"3f9a0c1b2d4e5f60718293a4\""),
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\""),
         DeleteQuery
     ),
     security(("bearerAuth" = [])),
@@ -335,6 +344,7 @@ pub struct DeleteQuery {
         (status = 404, response = super::problems::NotFound),
         (status = 410, response = super::problems::Gone),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
@@ -348,19 +358,21 @@ pub async fn delete_institute(
     let query: DeleteQuery = parse_query(req.query_string(), &["merged_into"])?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let reference = path.into_inner();
-    let expected = if_match(&req);
-    db(&state, move |conn| {
+    let expected = if_match(&req, "the institute")?;
+    let written = db(&state, move |conn| {
         let id = resolve(conn, &reference)?;
-        Ok(store::delete_institute(
+        Ok(store::delete(
             conn,
             &id,
-            expected.as_deref(),
+            Some(&expected),
             query.merged_into.as_deref(),
-            &actor,
+            &actor.name,
         )?)
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .insert_header((SEQUENCE, written.sequence.to_string()))
+        .finish())
 }
 
 /// One page of history, newest first.

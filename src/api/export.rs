@@ -252,8 +252,10 @@ impl Job {
     }
 }
 
-/// Streams every institute of the job's filter, in the order of its keys.
-pub fn stream(job: Job) -> HttpResponse {
+/// Streams every institute of the job's filter, in the order of its keys; `sequence` is the
+/// change of the registry's sequence the export reflects (stated in a header, so that a copy
+/// made from it can follow `/v1/changes` from there).
+pub fn stream(job: Job, sequence: i64) -> HttpResponse {
     let format = job.format;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let head = match format {
@@ -288,5 +290,6 @@ pub fn stream(job: Job) -> HttpResponse {
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{file}\""),
         ))
+        .insert_header((super::preconditions::SEQUENCE, sequence.to_string()))
         .streaming(body)
 }

@@ -1,13 +1,15 @@
 //! One budget or headcount entry: read, add, replace, remove.
 
 use super::auth::authorize;
-use super::body::{if_match, json_body};
-use super::institutes::{no_query, resolve, with_etag};
+use super::body::json_body;
+use super::institutes::{no_query, resolve};
+use super::preconditions::{if_match, with_etag, SEQUENCE};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::access::Role;
 use crate::model::figures::{BudgetEntry, BudgetKind, HeadcountEntry};
-use crate::store::curation as store;
+use crate::store::write::figures::{self as store, Budgets, Figures, Headcounts};
+use crate::store::write::WriteError;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -83,9 +85,9 @@ fn entry_not_found(entry: &str) -> ApiError {
     ))
 }
 
-fn map_entry_error(entry: String) -> impl Fn(store::WriteError) -> ApiError {
+fn map_entry_error(entry: String) -> impl Fn(WriteError) -> ApiError {
     move |e| match e {
-        store::WriteError::NotFound => entry_not_found(&entry),
+        WriteError::NotFound => entry_not_found(&entry),
         other => other.into(),
     }
 }
@@ -120,20 +122,16 @@ pub async fn get_budget_entry(
     super::params::check_names(req.query_string(), &["currency"])?;
     let params: super::filters::CurrencyParams =
         super::params::parse_query(req.query_string(), &["currency"])?;
-    let (reference, entry) = path.into_inner();
-    let value = db(&state, move |conn| {
-        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
-        let id = resolve(conn, &reference)?;
-        let mut value =
-            store::get_budget(conn, &id, &entry).map_err(map_entry_error(entry.clone()))?;
-        if let Some(c) = &currency {
-            let rates = crate::store::reference::rates(conn)?;
-            value.converted = Some(rates.convert(value.amount, &value.currency, value.year, c));
-        }
-        Ok(value)
-    })
-    .await?;
-    Ok(with_etag(&req, &value, HttpResponse::Ok()))
+    read_entry::<Budgets>(
+        req,
+        path.into_inner(),
+        state,
+        params.currency,
+        |e, rates, c| {
+            e.converted = Some(rates.convert(e.amount, &e.currency, e.year, c));
+        },
+    )
+    .await
 }
 
 /// Add a budget entry
@@ -169,22 +167,7 @@ pub async fn create_budget_entry(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
-    let actor = authorize(&req, &state, Role::Editor).await?;
-    let value = json_body(&req, &body, JSON)?;
-    let reference = path.into_inner();
-    let (slug, entry) = db(&state, move |conn| {
-        let id = resolve(conn, &reference)?;
-        let entry = store::put_budget(conn, &id, None, None, &value, &actor)?;
-        Ok((reference, entry))
-    })
-    .await?;
-    let mut response = HttpResponse::Created();
-    response.insert_header((
-        "Location",
-        format!("/v1/institutes/{slug}/budgets/{}", entry.id),
-    ));
-    Ok(with_etag(&req, &entry, response))
+    create_entry::<Budgets>(req, path.into_inner(), body, state, "budgets").await
 }
 
 /// Replace a budget entry
@@ -197,7 +180,7 @@ pub async fn create_budget_entry(
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
         ("entry" = String, Path, description = "Id of the budget entry.", example = "bud_8k2m4n6p8q0r2s4t"),
-        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     request_body(content = BudgetWrite, content_type = "application/json",
         example = json!({"year": 2025, "kind": "annual", "amount": 84000000000_i64, "currency": "KRW", "source": "https://example.org/annual-report"})),
@@ -211,6 +194,7 @@ pub async fn create_budget_entry(
         (status = 409, response = super::problems::Conflict),
         (status = 410, response = super::problems::Gone),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 413, response = super::problems::PayloadTooLarge),
         (status = 415, response = super::problems::UnsupportedMediaType),
         (status = 500, response = super::problems::InternalError),
@@ -224,18 +208,7 @@ pub async fn replace_budget_entry(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
-    let actor = authorize(&req, &state, Role::Editor).await?;
-    let value = json_body(&req, &body, JSON)?;
-    let expected = if_match(&req);
-    let (reference, entry) = path.into_inner();
-    let result = db(&state, move |conn| {
-        let id = resolve(conn, &reference)?;
-        store::put_budget(conn, &id, Some(&entry), expected.as_deref(), &value, &actor)
-            .map_err(map_entry_error(entry.clone()))
-    })
-    .await?;
-    Ok(with_etag(&req, &result, HttpResponse::Ok()))
+    replace_entry::<Budgets>(req, path.into_inner(), body, state, "the budget entry").await
 }
 
 /// Delete a budget entry
@@ -247,7 +220,7 @@ pub async fn replace_budget_entry(
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
         ("entry" = String, Path, description = "Id of the budget entry.", example = "bud_8k2m4n6p8q0r2s4t"),
-        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     security(("bearerAuth" = [])),
     responses(
@@ -258,6 +231,7 @@ pub async fn replace_budget_entry(
         (status = 404, response = super::problems::NotFound),
         (status = 410, response = super::problems::Gone),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
@@ -268,17 +242,7 @@ pub async fn delete_budget_entry(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
-    let actor = authorize(&req, &state, Role::Editor).await?;
-    let expected = if_match(&req);
-    let (reference, entry) = path.into_inner();
-    db(&state, move |conn| {
-        let id = resolve(conn, &reference)?;
-        store::delete_budget(conn, &id, &entry, expected.as_deref(), &actor)
-            .map_err(map_entry_error(entry.clone()))
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_entry::<Budgets>(req, path.into_inner(), state, "the budget entry").await
 }
 
 /// Get one headcount entry
@@ -308,13 +272,7 @@ pub async fn get_headcount_entry(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     no_query(&req)?;
-    let (reference, entry) = path.into_inner();
-    let value = db(&state, move |conn| {
-        let id = resolve(conn, &reference)?;
-        store::get_headcount(conn, &id, &entry).map_err(map_entry_error(entry.clone()))
-    })
-    .await?;
-    Ok(with_etag(&req, &value, HttpResponse::Ok()))
+    read_entry::<Headcounts>(req, path.into_inner(), state, None, |_, _, _| {}).await
 }
 
 /// Add a headcount entry
@@ -350,22 +308,7 @@ pub async fn create_headcount_entry(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
-    let actor = authorize(&req, &state, Role::Editor).await?;
-    let value = json_body(&req, &body, JSON)?;
-    let reference = path.into_inner();
-    let (slug, entry) = db(&state, move |conn| {
-        let id = resolve(conn, &reference)?;
-        let entry = store::put_headcount(conn, &id, None, None, &value, &actor)?;
-        Ok((reference, entry))
-    })
-    .await?;
-    let mut response = HttpResponse::Created();
-    response.insert_header((
-        "Location",
-        format!("/v1/institutes/{slug}/headcounts/{}", entry.id),
-    ));
-    Ok(with_etag(&req, &entry, response))
+    create_entry::<Headcounts>(req, path.into_inner(), body, state, "headcounts").await
 }
 
 /// Replace a headcount entry
@@ -378,7 +321,7 @@ pub async fn create_headcount_entry(
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
         ("entry" = String, Path, description = "Id of the headcount entry.", example = "hc_1a2b3c4d5e6f7g8h"),
-        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     request_body(content = HeadcountWrite, content_type = "application/json",
         example = json!({"year": 2024, "staff": 440, "basis": "total staff", "source": "https://computing.co.uk/news/2024/ai/redundancies-alan-turing-institute"})),
@@ -392,6 +335,7 @@ pub async fn create_headcount_entry(
         (status = 409, response = super::problems::Conflict),
         (status = 410, response = super::problems::Gone),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 413, response = super::problems::PayloadTooLarge),
         (status = 415, response = super::problems::UnsupportedMediaType),
         (status = 500, response = super::problems::InternalError),
@@ -405,18 +349,7 @@ pub async fn replace_headcount_entry(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    no_query(&req)?;
-    let actor = authorize(&req, &state, Role::Editor).await?;
-    let value = json_body(&req, &body, JSON)?;
-    let expected = if_match(&req);
-    let (reference, entry) = path.into_inner();
-    let result = db(&state, move |conn| {
-        let id = resolve(conn, &reference)?;
-        store::put_headcount(conn, &id, Some(&entry), expected.as_deref(), &value, &actor)
-            .map_err(map_entry_error(entry.clone()))
-    })
-    .await?;
-    Ok(with_etag(&req, &result, HttpResponse::Ok()))
+    replace_entry::<Headcounts>(req, path.into_inner(), body, state, "the headcount entry").await
 }
 
 /// Delete a headcount entry
@@ -428,7 +361,7 @@ pub async fn replace_headcount_entry(
     params(
         ("ref" = String, Path, description = "Id or slug of the institute.", example = "alan-turing-institute"),
         ("entry" = String, Path, description = "Id of the headcount entry.", example = "hc_1a2b3c4d5e6f7g8h"),
-        ("If-Match" = Option<String>, Header, description = "The entry's ETag last read.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
+        ("If-Match" = String, Header, description = "Required: the ETag of the resource as last read (its `ETag` header); the write happens only if it is still current (else 412 with the current ETag). `*` writes whatever the current state.", example = "\"3f9a0c1b2d4e5f60718293a4\"")
     ),
     security(("bearerAuth" = [])),
     responses(
@@ -439,6 +372,7 @@ pub async fn replace_headcount_entry(
         (status = 404, response = super::problems::NotFound),
         (status = 410, response = super::problems::Gone),
         (status = 412, response = super::problems::PreconditionFailed),
+        (status = 428, response = super::problems::PreconditionRequired),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
     )
@@ -449,15 +383,119 @@ pub async fn delete_headcount_entry(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    delete_entry::<Headcounts>(req, path.into_inner(), state, "the headcount entry").await
+}
+
+/// `GET …/{series}/{entry}`, with `?currency=` applied by `convert`.
+async fn read_entry<F: Figures>(
+    req: HttpRequest,
+    (reference, entry): (String, String),
+    state: web::Data<AppState>,
+    currency: Option<String>,
+    convert: impl FnOnce(&mut F::Entry, &crate::model::money::Rates, &str) + Send + 'static,
+) -> Result<HttpResponse, ApiError>
+where
+    F::Entry: Send + 'static,
+{
+    let value = db(&state, move |conn| {
+        let currency = super::filters::display_currency(conn, currency.as_deref())?;
+        let id = resolve(conn, &reference)?;
+        let rates = crate::store::reference::rates(conn)?;
+        let mut value =
+            store::get::<F>(conn, &id, &entry, &rates).map_err(map_entry_error(entry.clone()))?;
+        if let Some(c) = &currency {
+            convert(&mut value, &rates, c);
+        }
+        Ok(value)
+    })
+    .await?;
+    Ok(with_etag(&req, &value, HttpResponse::Ok()))
+}
+
+/// `POST …/{series}`: 201 with the entry, its address and ETag.
+async fn create_entry<F: Figures>(
+    req: HttpRequest,
+    reference: String,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    series: &str,
+) -> Result<HttpResponse, ApiError>
+where
+    F::Entry: Send + 'static,
+{
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
-    let expected = if_match(&req);
-    let (reference, entry) = path.into_inner();
-    db(&state, move |conn| {
+    let value = json_body(&req, &body, JSON)?;
+    let (slug, written) = db(&state, move |conn| {
         let id = resolve(conn, &reference)?;
-        store::delete_headcount(conn, &id, &entry, expected.as_deref(), &actor)
+        let written = store::put::<F>(conn, &id, None, None, &value, &actor.name)?;
+        Ok((reference, written))
+    })
+    .await?;
+    let json = serde_json::to_value(&written.value).unwrap_or_default();
+    let mut response = HttpResponse::Created();
+    response
+        .insert_header((
+            "Location",
+            format!(
+                "/v1/institutes/{slug}/{series}/{}",
+                json["id"].as_str().unwrap_or_default()
+            ),
+        ))
+        .insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_etag(&req, &written.value, response))
+}
+
+/// `PUT …/{series}/{entry}`, guarded by `If-Match`.
+async fn replace_entry<F: Figures>(
+    req: HttpRequest,
+    (reference, entry): (String, String),
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    what: &str,
+) -> Result<HttpResponse, ApiError>
+where
+    F::Entry: Send + 'static,
+{
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let expected = if_match(&req, what)?;
+    let written = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::put::<F>(
+            conn,
+            &id,
+            Some(&entry),
+            Some(&expected),
+            &value,
+            &actor.name,
+        )
+        .map_err(map_entry_error(entry.clone()))
+    })
+    .await?;
+    let mut response = HttpResponse::Ok();
+    response.insert_header((SEQUENCE, written.sequence.to_string()));
+    Ok(with_etag(&req, &written.value, response))
+}
+
+/// `DELETE …/{series}/{entry}`, guarded by `If-Match`.
+async fn delete_entry<F: Figures>(
+    req: HttpRequest,
+    (reference, entry): (String, String),
+    state: web::Data<AppState>,
+    what: &str,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Editor).await?;
+    let expected = if_match(&req, what)?;
+    let written = db(&state, move |conn| {
+        let id = resolve(conn, &reference)?;
+        store::delete::<F>(conn, &id, &entry, Some(&expected), &actor.name)
             .map_err(map_entry_error(entry.clone()))
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .insert_header((SEQUENCE, written.sequence.to_string()))
+        .finish())
 }

@@ -80,8 +80,8 @@ pub struct FilterParams {
     /// Only these institutes: up to 100 ids or slugs, comma-separated. An unknown one is a 400.
     #[param(example = "mila,vector-institute,amii")]
     pub ids: Option<String>,
-    /// A change feed: only institutes changed at or after this time (RFC 3339); the first page
-    /// also lists the institutes deleted since then in `deleted`. Combine with `sort=updated`.
+    /// Only institutes changed at or after this time (RFC 3339), a filter on `updated_at`.
+    /// To keep a copy in sync, follow `/v1/changes` instead: it also reports deletions.
     #[param(example = "2026-01-01T00:00:00Z")]
     pub updated_since: Option<String>,
 }
@@ -129,11 +129,6 @@ impl RawFilter {
     /// Whether a search was asked for.
     pub fn has_search(&self) -> bool {
         self.q.is_some()
-    }
-
-    /// The `updated_since` time, if given.
-    pub fn updated_since(&self) -> Option<chrono::NaiveDateTime> {
-        self.filter.updated_since
     }
 }
 

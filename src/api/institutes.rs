@@ -1,35 +1,21 @@
 //! `/v1/institutes`: the list, one record, and its figure series.
 
-use super::body::if_none_match;
 use super::export::{self, Format};
 use super::filters::{self, CurrencyParams, FilterParams, FILTER_NAMES};
 use super::paging::{decode_cursor, encode_cursor, next_link};
 use super::params::{check_names, check_names_into, parse_query, Checker};
+use super::preconditions::{with_document, SEQUENCE};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::figures::{BudgetSeries, HeadcountSeries};
 use crate::model::institute::Institute;
-use crate::store::curation::etag;
+use crate::model::representation::etag;
 use crate::store::institutes::{self as store, Resolution, SortField, SortKey};
 use crate::store::reference::rates;
+use crate::store::write::{documents, sequence_head};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// A deleted institute, as a change feed reports it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Tombstone {
-    /// The deleted institute's id.
-    #[schema(example = "ins_3f0dy3k1zw9q8v2m")]
-    pub id: String,
-    /// Its last slug.
-    #[schema(example = "kyutai")]
-    pub slug: String,
-    /// Id of the institute it was merged into, if any.
-    pub merged_into: Option<String>,
-    /// When it was deleted (RFC 3339, UTC).
-    pub deleted_at: chrono::DateTime<chrono::Utc>,
-}
 
 /// One page of institutes.
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,9 +30,6 @@ pub struct InstitutePage {
     /// How many institutes match the filters, over all pages.
     #[schema(example = 68)]
     pub total: i64,
-    /// With `updated_since`, on the first page: institutes deleted since then (at most 10,000).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted: Option<Vec<Tombstone>>,
 }
 
 /// Sort and paging of the institute list.
@@ -171,8 +154,6 @@ pub async fn list_institutes(
         },
         None => None,
     };
-    let first_page = after.is_none();
-    let updated_since = raw.updated_since();
     let display = raw.currency.clone();
     let format = match export::negotiate(&req, paging.format.as_deref()) {
         Ok(f) => f,
@@ -196,37 +177,38 @@ pub async fn list_institutes(
         }
         let pool = state.pool.clone();
         let totals = state.totals.clone();
-        let (filter, rates, matches) = db(&state, move |conn| {
+        let (filter, rates, matches, sequence) = db(&state, move |conn| {
             let rates = rates(conn)?;
             let filter = filters::resolve(conn, raw, &rates, &mut check)?;
             check.finish()?;
-            let generation =
-                crate::store::curation::cache_generation(conn, filter.updated_since.is_some())?;
+            let generation = sequence_head(conn)?;
             let matches = totals.get_or(format!("{filter:?}"), generation, || {
                 store::count(conn, &filter)
             })?;
-            Ok((filter, rates, matches))
+            Ok((filter, rates, matches, generation))
         })
         .await?;
-        return Ok(export::stream(export::Job {
-            pool,
-            filter,
-            matches,
-            keys,
-            rates,
-            currency: display,
-            format,
-            series: false,
-        }));
+        return Ok(export::stream(
+            export::Job {
+                pool,
+                filter,
+                matches,
+                keys,
+                rates,
+                currency: display,
+                format,
+                series: false,
+            },
+            sequence,
+        ));
     }
 
     let totals = state.totals.clone();
-    let (page, deleted) = db(&state, move |conn| {
+    let (page, sequence) = db(&state, move |conn| {
         let rates = rates(conn)?;
         let filter = filters::resolve(conn, raw, &rates, &mut check)?;
         check.finish()?;
-        let generation =
-            crate::store::curation::cache_generation(conn, filter.updated_since.is_some())?;
+        let generation = sequence_head(conn)?;
         let total = totals.get_or(format!("{filter:?}"), generation, || {
             store::count(conn, &filter)
         })?;
@@ -236,26 +218,13 @@ pub async fn list_institutes(
                 item.convert_money(&rates, c);
             }
         }
-        let deleted = match (updated_since, first_page) {
-            (Some(since), true) => Some(
-                store::deleted_since(conn, since, 10_000)?
-                    .into_iter()
-                    .map(|(id, slug, merged_into, at)| Tombstone {
-                        id,
-                        slug,
-                        merged_into,
-                        deleted_at: at.and_utc(),
-                    })
-                    .collect(),
-            ),
-            _ => None,
-        };
-        Ok((page, deleted))
+        Ok((page, generation))
     })
     .await?;
 
     let next_cursor = page.next.as_ref().map(|k| encode_cursor(&sort_text, k));
     let mut response = HttpResponse::Ok();
+    response.insert_header((SEQUENCE, sequence.to_string()));
     if let Some(cursor) = &next_cursor {
         response.insert_header((
             "Link",
@@ -266,7 +235,6 @@ pub async fn list_institutes(
         items: page.items,
         next_cursor,
         total: page.total,
-        deleted,
     }))
 }
 
@@ -361,13 +329,18 @@ pub async fn get_institute(
     );
     check.finish()?;
     let reference = path.into_inner();
-    let record = db(&state, move |conn| {
+    let (tag, json) = db(&state, move |conn| {
         let currency = filters::display_currency(conn, params.currency.as_deref())?;
         let id = resolve(conn, &reference)?;
-        let rates = rates(conn)?;
-        let mut record = store::get(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))?;
+        let doc = documents::read(conn, &id)?.ok_or_else(|| not_found(&reference))?;
+        if currency.is_none() && include.is_empty() {
+            return Ok((doc.etag, doc.json));
+        }
+        let mut record: Institute = doc
+            .record()
+            .map_err(|e| ApiError::Internal(format!("stored document of {id}: {e}")))?;
         if let Some(c) = &currency {
-            record.convert_money(&rates, c);
+            record.convert_money(&rates(conn)?, c);
         }
         if include.iter().any(|i| i == "ancestors") {
             record.ancestors = Some(store::ancestors(conn, &id)?);
@@ -375,10 +348,12 @@ pub async fn get_institute(
         if include.iter().any(|i| i == "descendants") {
             record.descendants = Some(store::descendants(conn, &id)?);
         }
-        Ok(record)
+        let json = serde_json::to_string(&record)
+            .map_err(|e| ApiError::Internal(format!("serializing {id}: {e}")))?;
+        Ok((etag(json.as_bytes()), json))
     })
     .await?;
-    Ok(with_etag(&req, &record, HttpResponse::Ok()))
+    Ok(with_document(&req, &tag, json, HttpResponse::Ok()))
 }
 
 /// Options of a single institute.
@@ -396,21 +371,6 @@ pub struct GetInstituteParams {
         pattern = "^(ancestors|descendants)(,(ancestors|descendants))?$"
     )]
     pub include: Option<String>,
-}
-
-/// Answers a single resource with its `ETag`, or 304 when `If-None-Match` already has it.
-pub(crate) fn with_etag<T: Serialize>(
-    req: &HttpRequest,
-    value: &T,
-    mut response: actix_web::HttpResponseBuilder,
-) -> HttpResponse {
-    let tag = etag(value);
-    if req.method() == actix_web::http::Method::GET && if_none_match(req, &tag) {
-        return HttpResponse::NotModified()
-            .insert_header(("ETag", tag))
-            .finish();
-    }
-    response.insert_header(("ETag", tag)).json(value)
 }
 
 /// Get an institute's budget series

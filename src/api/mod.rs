@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod body;
 pub mod catalog;
+pub mod changes;
 pub mod curation;
 pub mod export;
 pub mod figures;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod observe;
 pub mod paging;
 pub mod params;
+pub mod preconditions;
 pub mod problems;
 pub mod reference;
 pub mod search;
@@ -85,6 +87,8 @@ AI programmes that fund them.\n\nEvery figure carries its year, kind and source.
     tags(
         (name = "institutes", description = "Institutes, their figures and lineage."),
         (name = "reference", description = "Sectors, countries, programmes and exchange rates."),
+        (name = "changes", description = "The registry's change sequence: every committed \
+change, in commit order, for copies that follow the registry."),
         (name = "operations", description = "Liveness and readiness probes, and metrics. \
 These are never rate limited; every other operation is, per client (its API key, else its IP \
 address), and answers 429 with `Retry-After` beyond the limit. Every response carries an \
@@ -103,6 +107,7 @@ address), and answers 429 with `Retry-After` beyond the limit. Every response ca
             problems::Forbidden,
             problems::Conflict,
             problems::PreconditionFailed,
+            problems::PreconditionRequired,
             problems::PayloadTooLarge,
             problems::UnsupportedMediaType,
             problems::InternalError,
@@ -158,6 +163,7 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(figures::replace_headcount_entry)
         .service(figures::delete_headcount_entry)
         .service(stats::get_stats)
+        .service(changes::list_changes)
         .service(reference::list_sectors)
         .service(catalog::create_sector)
         .service(catalog::get_sector)

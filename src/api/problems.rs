@@ -52,10 +52,29 @@ pub struct Forbidden(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(#[allow(dead_code)] Problem);
 
-/// `If-Match` no longer matches: the resource changed since it was read. Read it again, then retry.
+/// `If-Match` no longer matches: the resource changed since it was read. The `ETag` header
+/// holds its current ETag; read it again, then retry.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    headers(("ETag" = String, description = "The resource's current ETag.")),
+    example = json!({"type": "/problems/precondition-failed", "title": "Precondition failed",
+        "status": 412, "detail": "the resource changed since you read it; its ETag is now \"3f9a0c1b2d4e5f60718293a4\" (also in the ETag header): read it again, then retry",
+        "errors": []})
+)]
 pub struct PreconditionFailed(#[allow(dead_code)] Problem);
+
+/// The write carries no `If-Match`: every change to a resource that has an ETag must say which
+/// version it changes, so that no update is ever lost. Read the resource (its `ETag` header),
+/// then send that value in `If-Match` (or `*` to change it whatever its state).
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({"type": "/problems/precondition-required", "title": "Precondition required",
+        "status": 428, "detail": "send If-Match with the ETag of the institute as you read it (the ETag header of GET /v1/institutes/alan-turing-institute), or If-Match: * to change it whatever its state",
+        "errors": [{"field": "If-Match", "message": "required: the ETag of the representation this write changes"}]})
+)]
+pub struct PreconditionRequired(#[allow(dead_code)] Problem);
 
 /// The body is larger than the 64 KiB limit.
 #[derive(ToResponse)]

@@ -88,7 +88,7 @@ pub async fn list_countries(
     let key = format!("countries?{}", req.query_string());
     let body = db(&state, move |conn| {
         let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
-        let generation = crate::store::curation::cache_generation(conn, false)?;
+        let generation = crate::store::write::sequence_head(conn)?;
         reports.get_or(key, generation, || {
             let mut items = store::countries_with_activity(conn)?;
             if let Some(c) = &currency {

@@ -95,9 +95,8 @@ pub async fn get_stats(
     };
     let reports = state.reports.clone();
     let key = format!("stats?{}", req.query_string());
-    let by_update_time = req.query_string().contains("updated_since");
     let body = db(&state, move |conn| {
-        let generation = crate::store::curation::cache_generation(conn, by_update_time)?;
+        let generation = crate::store::write::sequence_head(conn)?;
         reports.get_or(key, generation, || {
             let report = stats_report(conn, raw, group_by, check)?;
             serde_json::to_vec(&report)

@@ -55,6 +55,9 @@ diesel::table! {
         version -> BigInt,
         search_text -> Text,
         acronym_key -> Nullable<Text>,
+        document -> Text,
+        etag -> Text,
+        seq -> BigInt,
     }
 }
 
@@ -180,6 +183,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The registry's change sequence, in commit order.
+    changes (seq) {
+        seq -> BigInt,
+        resource -> Text,
+        resource_id -> Text,
+        slug -> Nullable<Text>,
+        op -> Text,
+        successor -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institute_sectors -> institutes (institute_id));
 diesel::joinable!(institute_sectors -> sectors (sector));
 diesel::joinable!(budgets -> institutes (institute_id));
@@ -201,4 +217,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     history,
     former_slugs,
     tombstones,
+    changes,
 );

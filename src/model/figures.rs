@@ -69,7 +69,7 @@ pub struct BudgetEntry {
 }
 
 /// The budget figure used for comparisons, converted to USD.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 pub struct LatestBudget {
     /// The budget entry this figure comes from.
     #[schema(example = "bud_8k2m4n6p8q0r2s4t")]
@@ -100,7 +100,7 @@ pub struct LatestBudget {
 }
 
 /// One headcount figure of an institute: what was counted, when, and the source.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 pub struct HeadcountEntry {
     /// Stable id of this entry.
     #[schema(example = "hc_1a2b3c4d5e6f7g8h")]
@@ -230,6 +230,34 @@ fn kind_rank(kind: BudgetKind) -> usize {
 /// The latest headcount entry (by year).
 pub fn latest_headcount(entries: &[HeadcountEntry]) -> Option<HeadcountEntry> {
     entries.iter().max_by_key(|e| e.year).cloned()
+}
+
+/// What lists filter and sort on and summaries add up, derived from an institute's series:
+/// the latest researchers and staff, the headcount compared (researchers, else staff), and the
+/// comparable budget in USD (see [`latest_budget`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Derived {
+    pub researchers: Option<i32>,
+    pub staff: Option<i32>,
+    pub headcount: Option<i32>,
+    pub budget_usd: Option<f64>,
+}
+
+impl Derived {
+    pub fn of(budgets: &[BudgetFigure], headcounts: &[HeadcountEntry], rates: &Rates) -> Derived {
+        let latest = headcounts.iter().max_by_key(|e| e.year);
+        let researchers = latest.and_then(|h| h.researchers);
+        let staff = latest.and_then(|h| h.staff);
+        Derived {
+            researchers,
+            staff,
+            headcount: researchers.or(staff),
+            budget_usd: latest_budget(budgets, rates)
+                .filter(|b| b.comparable)
+                .and_then(|b| b.usd.amount_usd)
+                .map(|usd| usd as f64),
+        }
+    }
 }
 
 #[cfg(test)]

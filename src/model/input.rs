@@ -4,12 +4,13 @@
 use super::figures::BudgetKind;
 use super::ids::{is_slug, RESERVED_SLUGS};
 use super::institute::{InstituteKind, InstituteStatus};
-use crate::error::FieldError;
+use crate::model::FieldError;
 use chrono::Datelike;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
 /// The codes and slugs input is checked against.
+#[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     pub countries: HashSet<String>,
     pub jurisdictions: HashSet<String>,
@@ -492,6 +493,33 @@ pub struct BudgetInput {
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
 impl BudgetInput {
+    /// The input form of a stored figure.
+    pub fn of(b: &super::figures::BudgetFigure) -> BudgetInput {
+        BudgetInput {
+            year: b.year,
+            kind: b.kind,
+            amount: b.amount,
+            currency: b.currency.clone(),
+            period_end: b.period_end,
+            source: b.source.clone(),
+            note: b.note.clone(),
+        }
+    }
+
+    /// The stored figure of this input, as entry `id`.
+    pub fn figure(&self, id: &str) -> super::figures::BudgetFigure {
+        super::figures::BudgetFigure {
+            id: id.to_string(),
+            year: self.year,
+            kind: self.kind,
+            amount: self.amount,
+            currency: self.currency.clone(),
+            period_end: self.period_end,
+            source: self.source.clone(),
+            note: self.note.clone(),
+        }
+    }
+
     pub fn read(value: &Value, vocab: &Vocabulary) -> Result<BudgetInput, Vec<FieldError>> {
         let mut r = Reader::new();
         let fields = [
@@ -565,6 +593,29 @@ pub struct HeadcountInput {
 }
 
 impl HeadcountInput {
+    /// The input form of a stored entry.
+    pub fn of(h: &super::figures::HeadcountEntry) -> HeadcountInput {
+        HeadcountInput {
+            year: h.year,
+            researchers: h.researchers,
+            staff: h.staff,
+            basis: h.basis.clone(),
+            source: h.source.clone(),
+        }
+    }
+
+    /// The stored entry of this input, as entry `id`.
+    pub fn entry(&self, id: &str) -> super::figures::HeadcountEntry {
+        super::figures::HeadcountEntry {
+            id: id.to_string(),
+            year: self.year,
+            researchers: self.researchers,
+            staff: self.staff,
+            basis: self.basis.clone(),
+            source: self.source.clone(),
+        }
+    }
+
     pub fn read(value: &Value) -> Result<HeadcountInput, Vec<FieldError>> {
         let mut r = Reader::new();
         let fields = ["year", "researchers", "staff", "basis", "source"];

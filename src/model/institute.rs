@@ -37,7 +37,7 @@ vocabulary! {
 }
 
 /// A pointer to another institute: enough to show and follow it.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, serde::Deserialize)]
 pub struct InstituteRef {
     /// Stable opaque id.
     #[schema(example = "ins_3f0dy3k1zw9q8v2m")]
@@ -51,7 +51,7 @@ pub struct InstituteRef {
 }
 
 /// Identifiers of the institute in other registries, where known.
-#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, serde::Deserialize)]
 pub struct ExternalIds {
     /// Research Organization Registry id (without the `https://ror.org/` prefix).
     #[schema(example = "035dkdb55")]
@@ -65,7 +65,7 @@ pub struct ExternalIds {
 }
 
 /// A national AI or research institute, with what makes it comparable.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 pub struct Institute {
     /// Stable opaque id; never reused or changed.
     #[schema(example = "ins_3f0dy3k1zw9q8v2m")]
@@ -131,7 +131,7 @@ pub struct Institute {
 }
 
 /// An institute below another in the hierarchy.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, serde::Deserialize)]
 pub struct Descendant {
     #[serde(flatten)]
     pub institute: InstituteRef,

@@ -10,7 +10,7 @@
 use super::figures::{BudgetFigure, HeadcountEntry};
 use super::input::{BudgetInput, HeadcountInput, InstituteInput, Vocabulary};
 use super::institute::Institute;
-use crate::error::FieldError;
+use crate::model::FieldError;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 

@@ -2,6 +2,7 @@
 //! Knows neither HTTP nor SQL.
 
 pub mod access;
+pub mod changes;
 pub mod figures;
 pub mod history;
 pub mod ids;
@@ -11,8 +12,33 @@ pub mod interchange;
 pub mod matching;
 pub mod money;
 pub mod reference;
+pub mod representation;
 pub mod stats;
 pub mod text;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One problem with one input: which field (a query parameter name, a path segment name,
+/// or a JSON pointer into the body) and what is wrong with it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    /// The parameter name or JSON pointer of the offending input.
+    #[schema(example = "country")]
+    pub field: String,
+    /// What is wrong and what is expected.
+    #[schema(example = "unknown ISO 3166-1 alpha-2 code 'XX'")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
 
 /// Declares a closed vocabulary stored as text: serde and OpenAPI use the same snake_case
 /// names as the database.

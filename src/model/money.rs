@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// The rate a conversion used.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, serde::Deserialize)]
 pub struct RateUsed {
     /// ISO 4217 code of the converted currency.
     #[schema(example = "KRW")]
@@ -19,7 +19,7 @@ pub struct RateUsed {
 }
 
 /// A conversion to US dollars: the amount, the rate used, or why there is none.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, serde::Deserialize)]
 pub struct Conversion {
     /// The amount in US dollars (rounded to whole dollars), or null when no rate is known.
     #[schema(example = 59053441)]
@@ -33,7 +33,7 @@ pub struct Conversion {
 
 /// An amount shown in a currency a client asked for (`?currency=`), converted through USD
 /// with both currencies' average rates of the figure's own year.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, serde::Deserialize)]
 pub struct Converted {
     /// ISO 4217 code asked for.
     #[schema(example = "EUR")]

@@ -2,15 +2,15 @@
 //! organizations): skewed countries, 1–4 sectors, about five years of budgets and headcounts
 //! each. Synthetic records are plainly named as such and never mixed into the seed data.
 
-use super::insert_batch;
-use super::now;
 use super::reference::{rates, sector_slugs};
-use super::rows::{BudgetRow, HeadcountRow, InstituteRow};
-use crate::db::schema::{budgets, headcounts, institute_sectors, institutes};
+use super::write::import::{import, Options};
 use crate::db::DbConnection;
-use crate::model::figures::{latest_budget, BudgetFigure, BudgetKind};
-use crate::model::ids::{fold, slugify};
-use crate::model::text::search_text;
+use crate::model::figures::BudgetKind;
+use crate::model::ids::slugify;
+use crate::model::input::{BudgetInput, ExternalIdsInput, HeadcountInput, InstituteInput};
+use crate::model::institute::{InstituteKind, InstituteStatus};
+use crate::model::interchange::ImportRecord;
+use crate::model::money::Rates;
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -125,7 +125,11 @@ pub struct Generated {
     pub headcounts: usize,
 }
 
-/// Adds `count` synthetic institutes (slugs start with `synthetic-`), deterministic for a seed.
+/// The history's author of synthetic records.
+pub const ACTOR: &str = "generate";
+
+/// Adds `count` synthetic institutes (slugs start with `synthetic-`), deterministic for a
+/// seed, through the registry's write path (one import).
 pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult<Generated> {
     let sectors: Vec<String> = {
         let mut s: Vec<String> = sector_slugs(conn)?.into_iter().collect();
@@ -134,159 +138,149 @@ pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult
     };
     let rates = rates(conn)?;
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut report = Generated::default();
-    let stamp = now();
-    const BATCH: usize = 5_000;
-    let mut start = 0;
-    while start < count {
-        let end = (start + BATCH).min(count);
-        let mut rows = Vec::with_capacity(end - start);
-        let mut links = Vec::new();
-        let mut budget_rows = Vec::new();
-        let mut headcount_rows = Vec::new();
-        for i in start..end {
-            let (country, _, currency) = *weighted(&mut rng, COUNTRIES, |c| c.1);
-            let city = place(&mut rng);
-            let field = FIELDS[rng.random_range(0..FIELDS.len())];
-            let form = FORMS[rng.random_range(0..FORMS.len())];
-            let name = format!("{city} {form} {field}");
-            let id = format!("ins_syn{i:013}");
-            let slug = format!("synthetic-{}-{i}", slugify(&name));
-            let text = search_text(&name, None, &[]);
-            let founded = 2025 - (rng.random_range(0.0f64..1.0).powi(2) * 75.0) as i32;
-            let kind = weighted(&mut rng, KINDS, |k| k.1).0;
-            let mut chosen: Vec<&String> = Vec::new();
-            for _ in 0..rng.random_range(1..=4) {
-                let s = &sectors[rng.random_range(0..sectors.len())];
-                if !chosen.contains(&s) {
-                    chosen.push(s);
-                }
-            }
-            for s in &chosen {
-                links.push((
-                    institute_sectors::institute_id.eq(id.clone()),
-                    institute_sectors::sector.eq((*s).clone()),
-                ));
-            }
-            let mut figures = Vec::new();
-            if rng.random_range(0..10) < 8 {
-                let usd = 10f64.powf(rng.random_range(6.0..9.0));
-                let rate = rates.units_per_usd(currency, 2024).unwrap_or(1.0);
-                let multi = rng.random_range(0..5) == 0;
-                for year in 2020..=2024 {
-                    let grown = usd * (1.0 + 0.05 * f64::from(year - 2020));
-                    let (kind, amount, period_end) = if multi {
-                        if year != 2020 {
-                            continue;
-                        }
-                        (
-                            BudgetKind::MultiYear,
-                            (grown * rate * 5.0) as i64,
-                            Some(2024),
-                        )
-                    } else {
-                        (BudgetKind::Annual, (grown * rate) as i64, None)
-                    };
-                    let row = BudgetRow {
-                        id: format!("bud_syn{i:011}{year}"),
-                        institute_id: id.clone(),
-                        year,
-                        kind: kind.as_str().into(),
-                        amount,
-                        currency: currency.into(),
-                        period_end,
-                        source: "synthetic: generated for benchmarks".into(),
-                        note: None,
-                        created_at: stamp,
-                        updated_at: stamp,
-                    };
-                    figures.push(row.to_figure());
-                    budget_rows.push(row);
-                }
-            }
-            let mut latest = (None, None);
-            if rng.random_range(0..10) < 7 {
-                let base = 10f64.powf(rng.random_range(1.0..3.8));
-                let staff_only = rng.random_range(0..4) == 0;
-                for year in 2020..=2024 {
-                    let n = (base * (1.0 + 0.04 * f64::from(year - 2020))) as i32;
-                    let (researchers, staff) = if staff_only {
-                        (None, Some(n))
-                    } else {
-                        (Some(n), Some(n + n / 3))
-                    };
-                    latest = (researchers, staff);
-                    headcount_rows.push(HeadcountRow {
-                        id: format!("hc_syn{i:012}{year}"),
-                        institute_id: id.clone(),
-                        year,
-                        researchers,
-                        staff,
-                        basis: if staff_only {
-                            "staff"
-                        } else {
-                            "researchers and staff"
-                        }
-                        .into(),
-                        source: "synthetic: generated for benchmarks".into(),
-                        created_at: stamp,
-                        updated_at: stamp,
-                    });
-                }
-            }
-            let figures: Vec<BudgetFigure> = figures;
-            let comparable = latest_budget(&figures, &rates)
-                .filter(|b| b.comparable)
-                .and_then(|b| b.usd.amount_usd)
-                .map(|v| v as f64);
-            rows.push(InstituteRow {
-                id,
-                slug,
-                sort_name: fold(&name),
-                name,
-                acronym: None,
-                aliases: "[]".into(),
-                kind: kind.into(),
-                status: if rng.random_range(0..20) == 0 {
-                    "inactive"
-                } else {
-                    "active"
-                }
-                .into(),
-                country: country.into(),
-                city: Some(city),
-                founded: Some(founded),
-                website: None,
-                description: Some("Synthetic record generated for benchmarks.".into()),
-                parent_id: None,
-                ror: None,
-                wikidata: None,
-                grid: None,
-                unverified_fields: "[]".into(),
-                latest_researchers: latest.0,
-                latest_staff: latest.1,
-                comparable_budget_usd: comparable,
-                headcount: latest.0.or(latest.1),
-                created_at: stamp,
-                updated_at: stamp,
-                version: 1,
-                search_text: text,
-                acronym_key: None,
-            });
-        }
-        conn.transaction(|conn| -> QueryResult<()> {
-            super::curation::begin_write(conn, None)?;
-            report.institutes += insert_batch!(conn, institutes::table, &rows, 500);
-            insert_batch!(conn, institute_sectors::table, &links, 1000);
-            report.budgets += insert_batch!(conn, budgets::table, &budget_rows, 1000);
-            report.headcounts += insert_batch!(conn, headcounts::table, &headcount_rows, 1000);
-            Ok(())
-        })?;
-        start = end;
+    let report = std::cell::RefCell::new(Generated::default());
+    let records = (0..count).map(|i| {
+        let record = synthetic(&mut rng, i, &sectors, &rates);
+        let mut r = report.borrow_mut();
+        r.institutes += 1;
+        r.budgets += record.budgets.as_ref().map_or(0, Vec::len);
+        r.headcounts += record.headcounts.as_ref().map_or(0, Vec::len);
+        Ok(Ok(record))
+    });
+    let outcome = import(
+        conn,
+        records,
+        Options {
+            expected: count,
+            ..Options::default()
+        },
+        ACTOR,
+        &|_, _| {},
+    )?;
+    if let Some(r) = outcome.rejected.first() {
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!(
+                "synthetic record {} is refused ({:?}); is the database already holding a \
+                 synthetic registry from the same seed?",
+                r.record, r.errors
+            )
+            .into(),
+        ));
     }
     if conn.backend() == crate::db::Backend::Postgres {
         // Fresh statistics, so that the planner sees the registry's real shape at once.
         diesel::sql_query("ANALYZE").execute(conn)?;
     }
-    Ok(report)
+    Ok(report.into_inner())
+}
+
+/// The `i`-th synthetic institute.
+fn synthetic(rng: &mut StdRng, i: usize, sectors: &[String], rates: &Rates) -> ImportRecord {
+    let (country, _, currency) = *weighted(rng, COUNTRIES, |c| c.1);
+    let city = place(rng);
+    let field = FIELDS[rng.random_range(0..FIELDS.len())];
+    let form = FORMS[rng.random_range(0..FORMS.len())];
+    let name = format!("{city} {form} {field}");
+    let founded = 2025 - (rng.random_range(0.0f64..1.0).powi(2) * 75.0) as i32;
+    let kind = weighted(rng, KINDS, |k| k.1).0;
+    let mut chosen: Vec<String> = Vec::new();
+    for _ in 0..rng.random_range(1..=4) {
+        let s = &sectors[rng.random_range(0..sectors.len())];
+        if !chosen.contains(s) {
+            chosen.push(s.clone());
+        }
+    }
+    const SOURCE: &str = "synthetic: generated for benchmarks";
+    let mut budgets = Vec::new();
+    if rng.random_range(0..10) < 8 {
+        let usd = 10f64.powf(rng.random_range(6.0..9.0));
+        let rate = rates.units_per_usd(currency, 2024).unwrap_or(1.0);
+        let multi = rng.random_range(0..5) == 0;
+        for year in 2020..=2024 {
+            let grown = usd * (1.0 + 0.05 * f64::from(year - 2020));
+            let (kind, amount, period_end) = if multi {
+                if year != 2020 {
+                    continue;
+                }
+                (
+                    BudgetKind::MultiYear,
+                    (grown * rate * 5.0) as i64,
+                    Some(2024),
+                )
+            } else {
+                (BudgetKind::Annual, (grown * rate) as i64, None)
+            };
+            budgets.push((
+                Some(format!("bud_syn{i:011}{year}")),
+                BudgetInput {
+                    year,
+                    kind,
+                    amount,
+                    currency: currency.into(),
+                    period_end,
+                    source: SOURCE.into(),
+                    note: None,
+                },
+            ));
+        }
+    }
+    let mut headcounts = Vec::new();
+    if rng.random_range(0..10) < 7 {
+        let base = 10f64.powf(rng.random_range(1.0..3.8));
+        let staff_only = rng.random_range(0..4) == 0;
+        for year in 2020..=2024 {
+            let n = (base * (1.0 + 0.04 * f64::from(year - 2020))) as i32;
+            let (researchers, staff) = if staff_only {
+                (None, Some(n))
+            } else {
+                (Some(n), Some(n + n / 3))
+            };
+            headcounts.push((
+                Some(format!("hc_syn{i:012}{year}")),
+                HeadcountInput {
+                    year,
+                    researchers,
+                    staff,
+                    basis: if staff_only {
+                        "staff"
+                    } else {
+                        "researchers and staff"
+                    }
+                    .into(),
+                    source: SOURCE.into(),
+                },
+            ));
+        }
+    }
+    let status = if rng.random_range(0..20) == 0 {
+        InstituteStatus::Inactive
+    } else {
+        InstituteStatus::Active
+    };
+    ImportRecord {
+        line: i + 1,
+        id: Some(format!("ins_syn{i:013}")),
+        created_at: None,
+        updated_at: None,
+        version: None,
+        input: InstituteInput {
+            slug: Some(format!("synthetic-{}-{i}", slugify(&name))),
+            name,
+            acronym: None,
+            aliases: Vec::new(),
+            kind: InstituteKind::parse(kind).unwrap_or(InstituteKind::University),
+            status,
+            country: country.into(),
+            city: Some(city),
+            founded: Some(founded),
+            website: None,
+            description: Some("Synthetic record generated for benchmarks.".into()),
+            sectors: chosen,
+            parent: None,
+            external_ids: ExternalIdsInput::default(),
+            unverified_fields: Vec::new(),
+        },
+        budgets: Some(budgets),
+        headcounts: Some(headcounts),
+    }
 }

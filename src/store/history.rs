@@ -1,42 +1,11 @@
 //! Recording changes, in the transaction that makes them, and reading them back.
 
-use super::{now, utc};
+use super::utc;
 use crate::db::schema::history;
 use crate::db::DbConnection;
-use crate::model::access::Actor;
 use crate::model::history::{Action, HistoryEntry, Subject};
-use crate::model::ids::new_id;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-
-/// Records one change. `institute` is the institute the change belongs to, if any.
-#[allow(clippy::too_many_arguments)]
-pub fn record<B: Serialize, A: Serialize>(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    institute: Option<&str>,
-    subject: Subject,
-    subject_id: &str,
-    action: Action,
-    before: Option<&B>,
-    after: Option<&A>,
-) -> QueryResult<()> {
-    diesel::insert_into(history::table)
-        .values((
-            history::id.eq(new_id("chg")),
-            history::institute_id.eq(institute),
-            history::subject.eq(subject.as_str()),
-            history::subject_id.eq(subject_id),
-            history::action.eq(action.as_str()),
-            history::actor.eq(&actor.name),
-            history::at.eq(now()),
-            history::before.eq(before.and_then(|b| serde_json::to_string(b).ok())),
-            history::after.eq(after.and_then(|a| serde_json::to_string(a).ok())),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
 
 /// Position in a history walk: the last entry's time and id.
 #[derive(Debug, Clone, PartialEq, Eq)]

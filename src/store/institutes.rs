@@ -869,38 +869,6 @@ pub fn headcount_series(conn: &mut DbConnection, id: &str) -> QueryResult<Option
     }))
 }
 
-/// Recomputes the denormalized latest researchers, staff and comparable USD budget of one
-/// institute from its series; called in the same transaction as every change to them.
-pub fn refresh_latest(conn: &mut DbConnection, id: &str, rates: &Rates) -> QueryResult<()> {
-    let figures: Vec<BudgetFigure> = budgets::table
-        .filter(budgets::institute_id.eq(id))
-        .select(BudgetRow::as_select())
-        .load(conn)?
-        .iter()
-        .map(BudgetRow::to_figure)
-        .collect();
-    let budget_usd = figures::latest_budget(&figures, rates)
-        .filter(|b| b.comparable)
-        .and_then(|b| b.usd.amount_usd)
-        .map(|usd| usd as f64);
-    let latest = headcounts::table
-        .filter(headcounts::institute_id.eq(id))
-        .select((headcounts::researchers, headcounts::staff))
-        .order(headcounts::year.desc())
-        .first::<(Option<i32>, Option<i32>)>(conn)
-        .optional()?;
-    let (researchers, staff) = latest.unwrap_or((None, None));
-    diesel::update(institutes::table.find(id))
-        .set((
-            institutes::latest_researchers.eq(researchers),
-            institutes::latest_staff.eq(staff),
-            institutes::comparable_budget_usd.eq(budget_usd),
-            institutes::headcount.eq(researchers.or(staff)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// What `/v1/stats` groups institutes by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {

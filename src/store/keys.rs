@@ -39,6 +39,8 @@ pub fn create(conn: &mut DbConnection, name: &str, role: Role) -> Result<String,
     let bytes: [u8; 32] = rand::random();
     let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));
     conn.transaction(|conn| {
+        // Write first: a transaction that reads, then writes, cannot wait for another writer.
+        super::write::lock(conn)?;
         let taken = api_keys::table
             .filter(api_keys::name.eq(name))
             .count()

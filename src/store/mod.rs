@@ -1,11 +1,9 @@
 //! Queries and transactions. Every function takes a connection, so the same function runs
 //! inside a transaction or on its own. Knows SQL and the model, not HTTP.
 
-pub mod catalog;
-pub mod curation;
+pub mod changes;
 pub mod generate;
 pub mod history;
-pub mod import;
 pub mod institutes;
 pub mod keys;
 pub mod matching;
@@ -13,6 +11,7 @@ pub mod reference;
 pub mod rows;
 pub mod search;
 pub mod seed;
+pub mod write;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -27,10 +26,14 @@ pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 }
 
 pub(crate) fn now() -> NaiveDateTime {
-    // Microsecond precision: what both backends store, so a value read back equals the value written.
-    let now = Utc::now().naive_utc();
-    now.with_nanosecond((now.and_utc().timestamp_subsec_micros()) * 1000)
-        .unwrap_or(now)
+    micros(Utc::now().naive_utc())
+}
+
+/// A time at microsecond precision: what both backends store, so a value read back equals
+/// the value written.
+pub(crate) fn micros(t: NaiveDateTime) -> NaiveDateTime {
+    t.with_nanosecond(t.and_utc().timestamp_subsec_micros() * 1000)
+        .unwrap_or(t)
 }
 
 use chrono::Timelike;

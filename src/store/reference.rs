@@ -294,3 +294,78 @@ pub fn program_from_row(p: ProgramRow, rates: &Rates) -> Program {
         version: p.version,
     }
 }
+
+/// Resolves a programme reference (id or slug) to its id.
+pub fn program_id(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<String>> {
+    if !super::plausible_ref(reference) {
+        return Ok(None);
+    }
+    programs::table
+        .filter(programs::id.eq(reference).or(programs::slug.eq(reference)))
+        .select(programs::id)
+        .first(conn)
+        .optional()
+}
+
+/// One programme.
+pub fn get_program(
+    conn: &mut DbConnection,
+    id: &str,
+    rates: &Rates,
+) -> QueryResult<Option<Program>> {
+    if !super::plausible_ref(id) {
+        return Ok(None);
+    }
+    Ok(programs::table
+        .find(id)
+        .select(ProgramRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(|row| program_from_row(row, rates)))
+}
+
+/// One sector, with the number of active institutes in it.
+pub fn get_sector(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Sector>> {
+    if !super::plausible_ref(slug) {
+        return Ok(None);
+    }
+    let Some(s) = sectors::table
+        .find(slug)
+        .select(SectorRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let institutes = institute_sectors::table
+        .inner_join(institutes::table)
+        .filter(institute_sectors::sector.eq(slug))
+        .filter(institutes::status.eq(ACTIVE))
+        .count()
+        .get_result::<i64>(conn)?;
+    Ok(Some(Sector {
+        institutes,
+        slug: s.slug,
+        name: s.name,
+        description: s.description,
+    }))
+}
+
+/// One yearly rate.
+pub fn get_rate(
+    conn: &mut DbConnection,
+    currency: &str,
+    year: i32,
+) -> QueryResult<Option<ExchangeRate>> {
+    Ok(exchange_rates::table
+        .find((currency, year))
+        .select(RateRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(|r| ExchangeRate {
+            currency: r.currency,
+            year: r.year,
+            units_per_usd: r.units_per_usd,
+            source: r.source,
+        }))
+}

@@ -275,7 +275,7 @@ pub fn backfill(conn: &mut DbConnection) -> QueryResult<usize> {
         return Ok(0);
     }
     conn.transaction(|conn| {
-        super::curation::begin_write(conn, None)?;
+        super::write::lock(conn)?;
         for (id, name, acronym, aliases) in rows {
             let aliases: Vec<String> = serde_json::from_str(&aliases).unwrap_or_default();
             diesel::update(i::institutes.find(&id))

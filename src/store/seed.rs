@@ -1,21 +1,19 @@
 //! The seed dataset (`data/`, compiled into the binary) and loading it idempotently.
 
-use super::institutes::refresh_latest;
-use super::now;
-use super::reference::rates;
-use super::rows::{
-    BudgetRow, CountryRow, CurrencyRow, HeadcountRow, InstituteRow, ProgramRow, RateRow, SectorRow,
-};
+use super::rows::{CountryRow, CurrencyRow, RateRow, SectorRow};
+use super::write::import::{import, Options};
+use super::write::{self, WriteError};
 use crate::db::schema::{
-    budgets, countries, currencies, exchange_rates, former_slugs, headcounts, institute_sectors,
-    institutes, programs, registry_meta, sectors, tombstones,
+    countries, currencies, exchange_rates, former_slugs, institutes, programs, registry_meta,
+    sectors, tombstones,
 };
 use crate::db::DbConnection;
-use crate::model::ids::{fold, seed_id};
-use crate::model::text::{acronym_key, search_text};
+use crate::model::ids::seed_id;
+use crate::model::input::ProgramInput;
+use crate::model::interchange::ImportRecord;
 use diesel::prelude::*;
-use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 const INSTITUTES: &str = include_str!("../../data/institutes.json");
 const SECTORS: &str = include_str!("../../data/sectors.json");
@@ -25,7 +23,7 @@ const COUNTRIES: &str = include_str!("../../data/countries.csv");
 const CURRENCIES: &str = include_str!("../../data/currencies.csv");
 
 /// An institute as the seed file holds it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedInstitute {
     pub slug: String,
@@ -47,7 +45,7 @@ pub struct SeedInstitute {
     pub unverified_fields: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedExternalIds {
     pub ror: Option<String>,
@@ -55,7 +53,7 @@ pub struct SeedExternalIds {
     pub grid: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedBudget {
     pub year: i32,
@@ -67,7 +65,7 @@ pub struct SeedBudget {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedHeadcount {
     pub year: i32,
@@ -77,7 +75,7 @@ pub struct SeedHeadcount {
     pub source: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedProgram {
     pub slug: String,
@@ -232,24 +230,24 @@ pub fn seed_if_new(conn: &mut DbConnection, data: &Dataset) -> QueryResult<Optio
     })
 }
 
+/// The history's author of seeded records.
+pub const ACTOR: &str = "seed";
+
 /// Adds every seed record that is missing (matched by its natural key: code, slug, or
-/// currency and year), in one transaction. Running it twice adds nothing the second time.
+/// currency and year), in one transaction, through the registry's write path. Running it
+/// twice adds nothing the second time.
 pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> {
     conn.transaction(|conn| {
-        // Two servers starting on one new database: the second waits, then adds nothing.
-        super::curation::begin_write(conn, None)?;
-        let mut report = SeedReport::default();
-        let stamp = now();
-
-        add_reference(conn, data, &mut report)?;
+        let mut report = add_reference(conn, data, true)?;
 
         // A seed institute is added only when nothing holds or held its id or slug: a
         // curator's deletion or rename is not undone, and ids are never reused.
-        let mut have: HashSet<String> = institutes::table
-            .select(institutes::slug)
-            .load(conn)?
-            .into_iter()
-            .collect();
+        let mut have: HashSet<String> = HashSet::new();
+        have.extend(
+            institutes::table
+                .select(institutes::slug)
+                .load::<String>(conn)?,
+        );
         have.extend(
             institutes::table
                 .select(institutes::id)
@@ -270,136 +268,46 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
                 .select(tombstones::id)
                 .load::<String>(conn)?,
         );
-        let mut added: Vec<(String, &SeedInstitute)> = Vec::new();
-        for institute in data
+        let vocab = write::vocabulary(conn)?;
+        let missing: Vec<&SeedInstitute> = data
             .institutes
             .iter()
             .filter(|i| !have.contains(&i.slug) && !have.contains(&seed_id("ins", &i.slug)))
-        {
-            let id = seed_id("ins", &institute.slug);
-            diesel::insert_into(institutes::table)
-                .values(&InstituteRow {
-                    id: id.clone(),
-                    slug: institute.slug.clone(),
-                    name: institute.name.clone(),
-                    sort_name: fold(&institute.name),
-                    acronym: institute.acronym.clone(),
-                    aliases: serde_json::to_string(&institute.aliases).unwrap_or_default(),
-                    kind: institute.kind.clone(),
-                    status: institute.status.clone(),
-                    country: institute.country.clone(),
-                    city: institute.city.clone(),
-                    founded: institute.founded,
-                    website: institute.website.clone(),
-                    description: institute.description.clone(),
-                    parent_id: None,
-                    ror: institute.external_ids.ror.clone(),
-                    wikidata: institute.external_ids.wikidata.clone(),
-                    grid: institute.external_ids.grid.clone(),
-                    unverified_fields: serde_json::to_string(&institute.unverified_fields)
-                        .unwrap_or_default(),
-                    latest_researchers: None,
-                    latest_staff: None,
-                    comparable_budget_usd: None,
-                    headcount: None,
-                    created_at: stamp,
-                    updated_at: stamp,
-                    version: 1,
-                    search_text: search_text(
-                        &institute.name,
-                        institute.acronym.as_deref(),
-                        &institute.aliases,
-                    ),
-                    acronym_key: acronym_key(institute.acronym.as_deref()),
-                })
-                .execute(conn)?;
-            for sector in &institute.sectors {
-                diesel::insert_into(institute_sectors::table)
-                    .values((
-                        institute_sectors::institute_id.eq(&id),
-                        institute_sectors::sector.eq(sector),
-                    ))
-                    .execute(conn)?;
-            }
-            for b in &institute.budgets {
-                diesel::insert_into(budgets::table)
-                    .values(&BudgetRow {
-                        id: seed_id("bud", &format!("{} {} {}", institute.slug, b.year, b.kind)),
-                        institute_id: id.clone(),
-                        year: b.year,
-                        kind: b.kind.clone(),
-                        amount: b.amount,
-                        currency: b.currency.clone(),
-                        period_end: b.period_end,
-                        source: b.source.clone(),
-                        note: b.note.clone(),
-                        created_at: stamp,
-                        updated_at: stamp,
-                    })
-                    .execute(conn)?;
-                report.budgets += 1;
-            }
-            for h in &institute.headcounts {
-                diesel::insert_into(headcounts::table)
-                    .values(&HeadcountRow {
-                        id: seed_id("hc", &format!("{} {}", institute.slug, h.year)),
-                        institute_id: id.clone(),
-                        year: h.year,
-                        researchers: h.researchers,
-                        staff: h.staff,
-                        basis: h.basis.clone(),
-                        source: h.source.clone(),
-                        created_at: stamp,
-                        updated_at: stamp,
-                    })
-                    .execute(conn)?;
-                report.headcounts += 1;
-            }
-            added.push((id, institute));
-        }
-        // Parents second, once every institute they may point to exists.
-        let ids_by_slug: HashMap<String, String> = institutes::table
-            .select((institutes::slug, institutes::id))
-            .load::<(String, String)>(conn)?
-            .into_iter()
             .collect();
-        let rates = rates(conn)?;
-        for (id, institute) in &added {
-            if let Some(parent) = institute.parent.as_ref().and_then(|p| ids_by_slug.get(p)) {
-                diesel::update(institutes::table.find(id))
-                    .set(institutes::parent_id.eq(parent))
-                    .execute(conn)?;
-            }
-            refresh_latest(conn, id, &rates)?;
+        report.budgets = missing.iter().map(|i| i.budgets.len()).sum();
+        report.headcounts = missing.iter().map(|i| i.headcounts.len()).sum();
+        let records = missing
+            .iter()
+            .enumerate()
+            .map(|(n, i)| Ok(ImportRecord::read(n + 1, i.record(), &vocab)));
+        let outcome = import(
+            conn,
+            records,
+            Options {
+                expected: missing.len(),
+                ..Options::default()
+            },
+            ACTOR,
+            &|_, _| {},
+        )?;
+        if let Some(r) = outcome.rejected.first() {
+            // The seed is checked by its build; a record the registry refuses is a defect.
+            let reasons: Vec<String> = r
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!(
+                    "seed record {} ({}) is refused: {}",
+                    r.line,
+                    r.record,
+                    reasons.join("; ")
+                )
+                .into(),
+            ));
         }
-        report.institutes = added.len();
-
-        let have: HashSet<String> = programs::table
-            .select(programs::slug)
-            .load(conn)?
-            .into_iter()
-            .collect();
-        for p in data.programs.iter().filter(|p| !have.contains(&p.slug)) {
-            diesel::insert_into(programs::table)
-                .values(&ProgramRow {
-                    id: seed_id("prg", &p.slug),
-                    slug: p.slug.clone(),
-                    jurisdiction: p.jurisdiction.clone(),
-                    name: p.name.clone(),
-                    amount: p.amount,
-                    currency: p.currency.clone(),
-                    announced: p.announced,
-                    period: p.period.clone(),
-                    public_or_private: p.public_or_private.clone(),
-                    source: p.source.clone(),
-                    description: p.description.clone(),
-                    created_at: stamp,
-                    updated_at: stamp,
-                    version: 1,
-                })
-                .execute(conn)?;
-            report.programs += 1;
-        }
+        report.institutes = outcome.created;
 
         let seeded = registry_meta::table
             .find(SEEDED_KEY)
@@ -410,7 +318,7 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
             diesel::insert_into(registry_meta::table)
                 .values((
                     registry_meta::key.eq(SEEDED_KEY),
-                    registry_meta::value.eq(stamp.and_utc().to_rfc3339()),
+                    registry_meta::value.eq(crate::store::now().and_utc().to_rfc3339()),
                 ))
                 .execute(conn)?;
         }
@@ -421,67 +329,111 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
 /// Adds the reference records (countries, currencies, sectors, exchange rates) that are
 /// missing; institutes are left alone. What an import into a new database needs.
 pub fn seed_reference(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> {
-    conn.transaction(|conn| {
-        super::curation::begin_write(conn, None)?;
-        let mut report = SeedReport::default();
-        add_reference(conn, data, &mut report)?;
-        Ok(report)
-    })
+    add_reference(conn, data, false)
 }
 
+/// Adds the missing reference records, and with `programs` the missing programmes, in one
+/// write (sectors, rates and programmes enter the change sequence).
 fn add_reference(
     conn: &mut DbConnection,
     data: &Dataset,
-    report: &mut SeedReport,
-) -> QueryResult<()> {
-    let have: HashSet<String> = countries::table
-        .select(countries::code)
-        .load(conn)?
-        .into_iter()
-        .collect();
-    for row in data.countries.iter().filter(|r| !have.contains(&r.code)) {
-        diesel::insert_into(countries::table)
-            .values(row)
-            .execute(conn)?;
-        report.countries += 1;
+    programs: bool,
+) -> QueryResult<SeedReport> {
+    let written = write::write(conn, ACTOR, |tx| {
+        let mut report = SeedReport::default();
+        let have: HashSet<String> = countries::table
+            .select(countries::code)
+            .load(tx.conn)?
+            .into_iter()
+            .collect();
+        let rows: Vec<&CountryRow> = data
+            .countries
+            .iter()
+            .filter(|r| !have.contains(&r.code))
+            .collect();
+        for row in &rows {
+            diesel::insert_into(countries::table)
+                .values(*row)
+                .execute(tx.conn)?;
+        }
+        report.countries = rows.len();
+        let have: HashSet<String> = currencies::table
+            .select(currencies::code)
+            .load(tx.conn)?
+            .into_iter()
+            .collect();
+        let rows: Vec<&CurrencyRow> = data
+            .currencies
+            .iter()
+            .filter(|r| !have.contains(&r.code))
+            .collect();
+        for row in &rows {
+            diesel::insert_into(currencies::table)
+                .values(*row)
+                .execute(tx.conn)?;
+        }
+        report.currencies = rows.len();
+        let have: HashSet<String> = sectors::table
+            .select(sectors::slug)
+            .load(tx.conn)?
+            .into_iter()
+            .collect();
+        for row in data.sectors.iter().filter(|r| !have.contains(&r.slug)) {
+            write::catalog::add_sector(tx, row)?;
+            report.sectors += 1;
+        }
+        let have: HashSet<(String, i32)> = exchange_rates::table
+            .select((exchange_rates::currency, exchange_rates::year))
+            .load(tx.conn)?
+            .into_iter()
+            .collect();
+        for row in data
+            .rates
+            .iter()
+            .filter(|r| !have.contains(&(r.currency.clone(), r.year)))
+        {
+            write::catalog::save_rate(tx, row.clone(), false)?;
+            report.exchange_rates += 1;
+        }
+        if programs {
+            let have: HashSet<String> = programs::table
+                .select(programs::slug)
+                .load(tx.conn)?
+                .into_iter()
+                .collect();
+            let vocab = tx.vocabulary()?;
+            for p in data.programs.iter().filter(|p| !have.contains(&p.slug)) {
+                let body = serde_json::to_value(p).unwrap_or_default();
+                let input = ProgramInput::read(&body, &vocab).map_err(WriteError::Invalid)?;
+                write::catalog::save_program(tx, &seed_id("prg", &p.slug), input, None)?;
+                report.programs += 1;
+            }
+        }
+        Ok(report)
+    });
+    match written {
+        Ok(w) => Ok(w.value),
+        Err(WriteError::Db(e)) => Err(e),
+        Err(other) => Err(diesel::result::Error::QueryBuilderError(
+            format!("the seed's reference data is refused: {other}").into(),
+        )),
     }
-    let have: HashSet<String> = currencies::table
-        .select(currencies::code)
-        .load(conn)?
-        .into_iter()
-        .collect();
-    for row in data.currencies.iter().filter(|r| !have.contains(&r.code)) {
-        diesel::insert_into(currencies::table)
-            .values(row)
-            .execute(conn)?;
-        report.currencies += 1;
-    }
-    let have: HashSet<String> = sectors::table
-        .select(sectors::slug)
-        .load(conn)?
-        .into_iter()
-        .collect();
-    for row in data.sectors.iter().filter(|r| !have.contains(&r.slug)) {
-        diesel::insert_into(sectors::table)
-            .values(row)
-            .execute(conn)?;
-        report.sectors += 1;
-    }
-    let have: HashSet<(String, i32)> = exchange_rates::table
-        .select((exchange_rates::currency, exchange_rates::year))
-        .load(conn)?
-        .into_iter()
-        .collect();
-    for row in data
-        .rates
-        .iter()
-        .filter(|r| !have.contains(&(r.currency.clone(), r.year)))
-    {
-        diesel::insert_into(exchange_rates::table)
-            .values(row)
-            .execute(conn)?;
-        report.exchange_rates += 1;
-    }
+}
 
-    Ok(())
+impl SeedInstitute {
+    /// The record in the import's input form, with the ids every installation gives it and
+    /// its entries.
+    fn record(&self) -> serde_json::Value {
+        let mut record = serde_json::to_value(self).unwrap_or_default();
+        record["id"] = seed_id("ins", &self.slug).into();
+        for (n, b) in self.budgets.iter().enumerate() {
+            let key = format!("{} {} {}", self.slug, b.year, b.kind);
+            record["budgets"][n]["id"] = seed_id("bud", &key).into();
+        }
+        for (n, h) in self.headcounts.iter().enumerate() {
+            let key = format!("{} {}", self.slug, h.year);
+            record["headcounts"][n]["id"] = seed_id("hc", &key).into();
+        }
+        record
+    }
 }

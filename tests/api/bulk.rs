@@ -239,7 +239,7 @@ async fn records_update_the_institute_of_their_id_slug_or_external_id() {
         "/v1/institutes/mila",
         &k,
         json!({"external_ids": {"ror": "05q0ncs32"}}),
-        None,
+        Some("*"),
     )
     .await;
     assert_eq!(patched.status, 200);

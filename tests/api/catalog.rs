@@ -89,7 +89,7 @@ async fn programmes_are_created_replaced_and_deleted_by_editors() {
 
     let r = send(
         &app,
-        write(Method::DELETE, &location, Some(&k), None, "", None),
+        write(Method::DELETE, &location, Some(&k), None, "", Some("*")),
     )
     .await;
     assert_eq!(r.status, 204);
@@ -120,7 +120,7 @@ async fn sectors_are_curated_by_admins_only() {
         "/v1/institutes/amii",
         &editor,
         json!({"sectors": ["space"]}),
-        None,
+        Some("*"),
     )
     .await;
     assert_eq!(r.status, 200);
@@ -133,7 +133,7 @@ async fn sectors_are_curated_by_admins_only() {
             Some(&admin),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -146,7 +146,7 @@ async fn sectors_are_curated_by_admins_only() {
             Some(&admin),
             Some(&json!({"name": "Space and satellites"})),
             "application/json",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -159,7 +159,7 @@ async fn sectors_are_curated_by_admins_only() {
             Some(&admin),
             Some(&json!({"slug": "orbit", "name": "x"})),
             "application/json",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -169,7 +169,7 @@ async fn sectors_are_curated_by_admins_only() {
         "/v1/institutes/amii",
         &editor,
         json!({"sectors": ["machine-learning"]}),
-        None,
+        Some("*"),
     )
     .await;
     let r = send(
@@ -180,7 +180,7 @@ async fn sectors_are_curated_by_admins_only() {
             Some(&admin),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -206,7 +206,7 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
             Some(&admin),
             Some(&rate),
             "application/json",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -227,7 +227,7 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
             Some(&admin),
             Some(&rate),
             "application/json",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -240,7 +240,7 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
             Some(&admin),
             Some(&json!({"units_per_usd": -1})),
             "application/json",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -256,7 +256,7 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
             Some(&admin),
             Some(&json!({"units_per_usd": 0, "source": ""})),
             "application/json",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -271,7 +271,7 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
             Some(&admin),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -288,7 +288,7 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
             Some(&admin),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;

@@ -330,7 +330,7 @@ fn sigkill_during_writes_and_an_import_loses_nothing_acknowledged() {
     let progress = BufReader::new(import.stderr.take().unwrap());
     for line in progress.lines() {
         let line = line.unwrap();
-        if line.starts_with("import: writing") || line.starts_with("import: checking 20000") {
+        if line.starts_with("import: importing") {
             break;
         }
     }
@@ -434,7 +434,7 @@ fn sigterm_finishes_in_flight_requests_and_refuses_new_ones() {
     // Hold the registry's write lock so that a write is in flight when the signal comes.
     let mut holder = pool.get().unwrap();
     holder.batch_execute("BEGIN").unwrap();
-    institute_registry::store::curation::begin_write(&mut holder, None).unwrap();
+    institute_registry::store::write::lock(&mut holder).unwrap();
     let in_flight = std::thread::spawn(move || {
         http(
             port,

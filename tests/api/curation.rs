@@ -288,7 +288,7 @@ async fn patch_merges_and_etags_guard_reads_and_writes() {
         "/v1/institutes/mila",
         &k,
         json!({"kind": "castle", "name": null}),
-        None,
+        Some("*"),
     )
     .await;
     invalid.problem(400);
@@ -302,7 +302,7 @@ async fn patch_merges_and_etags_guard_reads_and_writes() {
         "/v1/institutes/cifar",
         &k,
         json!({"parent": "mila"}),
-        None,
+        Some("*"),
     )
     .await;
     cycle.problem(400);
@@ -312,7 +312,7 @@ async fn patch_merges_and_etags_guard_reads_and_writes() {
         "/v1/institutes/cifar",
         &k,
         json!({"parent": "cifar"}),
-        None,
+        Some("*"),
     )
     .await;
     assert_eq!(own.fields(), vec!["/parent"]);
@@ -331,7 +331,7 @@ async fn delete_then_404_or_410_pointing_to_the_successor() {
             Some(&k),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -365,7 +365,7 @@ async fn delete_then_404_or_410_pointing_to_the_successor() {
             Some(&k),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -391,7 +391,7 @@ async fn delete_then_404_or_410_pointing_to_the_successor() {
             Some(&k),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -404,7 +404,7 @@ async fn delete_then_404_or_410_pointing_to_the_successor() {
             Some(&k),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
@@ -487,7 +487,7 @@ async fn figures_are_written_and_the_record_follows() {
     r.problem(412);
     let r = send(
         &app,
-        write(Method::DELETE, &location, Some(&k), None, "", None),
+        write(Method::DELETE, &location, Some(&k), None, "", Some("*")),
     )
     .await;
     assert_eq!(r.status, 204);
@@ -524,7 +524,7 @@ async fn figures_are_written_and_the_record_follows() {
     assert_eq!(none.fields(), vec!["/researchers"]);
     let r = send(
         &app,
-        write(Method::DELETE, &hc_location, Some(&k), None, "", None),
+        write(Method::DELETE, &hc_location, Some(&k), None, "", Some("*")),
     )
     .await;
     assert_eq!(r.status, 204);
@@ -554,7 +554,7 @@ async fn history_records_who_when_and_what_and_outlives_the_institute() {
         "/v1/institutes/tracked",
         &bob,
         json!({"city": "Leeds"}),
-        None,
+        Some("*"),
     )
     .await;
     post_json(
@@ -593,7 +593,7 @@ async fn history_records_who_when_and_what_and_outlives_the_institute() {
             Some(&alice),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;

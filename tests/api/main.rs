@@ -3,6 +3,7 @@
 mod auth;
 mod bulk;
 mod catalog;
+mod changes;
 mod common;
 mod concurrency;
 mod contract;

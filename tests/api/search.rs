@@ -139,7 +139,7 @@ async fn written_names_are_searchable_at_once() {
         &format!("/v1/institutes/{slug}"),
         &k,
         json!({"aliases": ["Asdfgh Lab"]}),
-        None,
+        Some("*"),
     )
     .await;
     assert_eq!(r.status, 200);
@@ -153,7 +153,7 @@ async fn written_names_are_searchable_at_once() {
             Some(&k),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;

@@ -123,10 +123,11 @@ async fn pages_stay_exact_while_records_come_and_go() {
 #[test]
 fn every_seed_record_passes_the_write_rules() {
     use institute_registry::model::input::InstituteInput;
-    use institute_registry::store::{curation, institutes as store, reference};
+    use institute_registry::store::write::{institutes as curation, vocabulary};
+    use institute_registry::store::{institutes as store, reference};
     let (_db, pool) = seeded();
     let mut conn = pool.get().unwrap();
-    let vocab = curation::vocabulary(&mut conn).unwrap();
+    let vocab = vocabulary(&mut conn).unwrap();
     let rates = reference::rates(&mut conn).unwrap();
     let ids: Vec<String> = institutes::table
         .select(institutes::id)
