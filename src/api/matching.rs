@@ -78,7 +78,7 @@ pub struct MatchResult {
 #[schema(example = json!({"affiliations": ["Vector Institute, Toronto, Canada", "DFKI GmbH, Saarbrücken, Germany"], "limit": 3}))]
 pub struct MatchBatch {
     /// 1 to 100 affiliations, each as the `affiliation` parameter of the GET form takes it.
-    #[schema(min_items = 1, max_items = 100, max_length = 1000)]
+    #[schema(min_items = 1, max_items = 100, min_length = 1, max_length = 1000)]
     pub affiliations: Vec<String>,
     /// Only candidates scoring at least this, from 0 to 1 (default 0).
     #[schema(minimum = 0, maximum = 1, example = 0.5)]

@@ -320,3 +320,321 @@ async fn match_chooses_institutes_for_the_tuning_set() {
     assert!(all.precision() >= 0.98, "precision {:.3}", all.precision());
     assert!(all.recall() >= 0.9, "recall {:.3}", all.recall());
 }
+
+#[actix_rt::test]
+async fn match_reports_types_hints_and_thresholds() {
+    let (_db, _pool, app) = app().await;
+    let m = get_ok(
+        &app,
+        &format!(
+            "/v1/institutes/match?affiliation={}",
+            enc("Vector Institute for Artificial Intelligence, Toronto, ON, Canada")
+        ),
+    )
+    .await;
+    assert_eq!(m["chosen"]["slug"], "vector-institute");
+    let best = &m["candidates"][0];
+    assert_eq!(best["match_type"], "exact");
+    assert_eq!(best["country_hint"], true);
+    assert_eq!(best["score"], 1.0);
+    let m = get_ok(
+        &app,
+        &format!(
+            "/v1/institutes/match?affiliation={}",
+            enc("DFKI, Kaiserslautern")
+        ),
+    )
+    .await;
+    assert_eq!(m["candidates"][0]["match_type"], "acronym");
+    let m = get_ok(
+        &app,
+        &format!(
+            "/v1/institutes/match?affiliation={}",
+            enc("Alan Turring Institute, London")
+        ),
+    )
+    .await;
+    assert_eq!(m["candidates"][0]["match_type"], "fuzzy");
+    assert_eq!(m["chosen"]["slug"], "alan-turing-institute");
+    // min_score drops weaker candidates, and a choice below it.
+    let m = get_ok(
+        &app,
+        &format!(
+            "/v1/institutes/match?affiliation={}&min_score=1",
+            enc("Alan Turring Institute, London")
+        ),
+    )
+    .await;
+    assert!(m["candidates"].as_array().unwrap().is_empty());
+    assert!(m["chosen"].is_null());
+    let m = get_ok(
+        &app,
+        &format!(
+            "/v1/institutes/match?affiliation={}",
+            enc("Nowhere College of Nothing")
+        ),
+    )
+    .await;
+    assert!(m["chosen"].is_null());
+    let r = get(&app, "/v1/institutes/match").await;
+    assert_eq!(r.fields(), vec!["affiliation"]);
+    let r = get(
+        &app,
+        "/v1/institutes/match?affiliation=x&min_score=2&limit=0",
+    )
+    .await;
+    assert_eq!(r.fields(), vec!["limit", "min_score"]);
+}
+
+/// Strings that name another organisation while sharing words with registry names: a place,
+/// a generic or short word, a homonym, or a sibling unit of the same parent.
+#[actix_rt::test]
+async fn match_chooses_nothing_for_look_alikes() {
+    let (_db, _pool, app) = app().await;
+    let look_alikes = [
+        "Institute of Automation, Chinese Academy of Sciences, Beijing, China",
+        "School of Computer Science, Peking University, Beijing, China",
+        "Beijing Institute of Technology, Beijing 100081, China",
+        "State Research Center of Virology and Biotechnology VECTOR, Koltsovo, Russia",
+        "ATI Physical Therapy",
+        "Allen Institute, MindScope Program",
+        "Allen Institute for Brain Science, Seattle, WA, USA",
+        "Max Planck Institute for Biology of Ageing, Cologne, Germany",
+        "Max-Planck-Institut für Physik, Föhringer Ring 6, 80805 München, Germany",
+        "Max Planck Institute for Informatics, Saarbrücken, Germany",
+        "RIKEN Center for Brain Science, Wako, Saitama, Japan",
+        "RIKEN Center for Computational Science, Kobe, Japan",
+        "Institute for Infocomm Research (I2R), A*STAR, Singapore",
+        "Bioinformatics Institute, Agency for Science, Technology and Research (A*STAR), Singapore",
+        "Fraunhofer Institute for Integrated Circuits IIS, Erlangen, Germany",
+        "Department of Computing Science, University of Alberta, Edmonton, AB, Canada",
+        "Département d'informatique, Université de Montréal, Montréal, QC, Canada",
+        "Department of Statistical Sciences, University of Toronto, Toronto, ON, Canada",
+        "University of Tübingen, Tübingen, Germany",
+        "The Turing Institute, Glasgow, Scotland",
+        "Center for Artificial Intelligence, Some University, Somewhere",
+    ];
+    let r = batch(&app, json!({ "affiliations": look_alikes })).await;
+    assert_eq!(r.status, 200);
+    for (text, item) in look_alikes
+        .iter()
+        .zip(r.json()["items"].as_array().unwrap())
+    {
+        assert!(item["chosen"].is_null(), "{text}: {item}");
+        for c in item["candidates"].as_array().unwrap() {
+            assert!(c["score"].as_f64().unwrap() < 0.75, "{text}: {c}");
+        }
+    }
+}
+
+/// Line breaks, tabs and runs of spaces are read as one space; only NUL and invalid UTF-8
+/// are refused.
+#[actix_rt::test]
+async fn match_takes_input_as_it_comes() {
+    let (_db, _pool, app) = app().await;
+    let clean = match_one(
+        &app,
+        "Vector Institute for Artificial Intelligence, Toronto, Canada",
+    )
+    .await;
+    for messy in [
+        "Vector Institute for\nArtificial Intelligence,\r\nToronto, Canada",
+        "Vector Institute for\tArtificial Intelligence,\t\tToronto,   Canada ",
+        "  Vector   Institute for Artificial\u{b}Intelligence, Toronto, Canada",
+    ] {
+        let m = match_one(&app, messy).await;
+        assert_eq!(m["chosen"]["slug"], "vector-institute", "{messy:?}: {m}");
+        assert_eq!(m["candidates"], clean["candidates"], "{messy:?}");
+        assert!(!m["affiliation"].as_str().unwrap().contains(['\n', '\t']));
+    }
+    let r = get(&app, "/v1/institutes/match?affiliation=Vector%00Institute").await;
+    assert_eq!(r.problem(400)["errors"][0]["field"], "affiliation");
+    let r = get(&app, "/v1/institutes/match?affiliation=Vector%FFInstitute").await;
+    assert_eq!(r.problem(400)["errors"].as_array().unwrap().len(), 1);
+    let r = get(&app, "/v1/institutes/match?affiliation=%0A%09").await;
+    assert_eq!(r.fields(), vec!["affiliation"]);
+    // The same in a batch, named by pointer.
+    let r = batch(
+        &app,
+        json!({"affiliations": ["Mila,\nMontréal", "DFKI\tGmbH, Saarbrücken", "x", "a\u{0}b"]}),
+    )
+    .await;
+    assert_eq!(r.fields(), vec!["/affiliations/3"]);
+    let r = batch(
+        &app,
+        json!({"affiliations": ["Mila,\nMontréal, Canada", "DFKI\tGmbH, Saarbrücken, Germany"]}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let items = r.json()["items"].clone();
+    assert_eq!(items[0]["chosen"]["slug"], "mila");
+    assert_eq!(items[1]["chosen"]["slug"], "dfki");
+}
+
+/// A batch answers in order, each answer as the GET form gives it.
+#[actix_rt::test]
+async fn match_batch_answers_in_order_as_get_does() {
+    let (_db, _pool, app) = app().await;
+    let affiliations = [
+        "Alan Turing Institute, London, UK",
+        "Nowhere College of Nothing",
+        "Mila - Quebec AI Institute, Montréal, Canada",
+        "DFKI, Kaiserslautern, Germany",
+        "Allen Institute for AI (AI2), Seattle, WA",
+    ];
+    let r = batch(
+        &app,
+        json!({"affiliations": affiliations, "limit": 3, "min_score": 0.2}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let items = r.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), affiliations.len());
+    for (a, item) in affiliations.iter().zip(&items) {
+        let one = get_ok(
+            &app,
+            &format!(
+                "/v1/institutes/match?affiliation={}&limit=3&min_score=0.2",
+                enc(a)
+            ),
+        )
+        .await;
+        assert_eq!(&one, item);
+    }
+    assert_eq!(items[0]["chosen"]["slug"], "alan-turing-institute");
+    assert!(items[1]["chosen"].is_null());
+    assert_eq!(items[2]["chosen"]["slug"], "mila");
+    assert_eq!(items[3]["chosen"]["slug"], "dfki");
+    assert_eq!(items[4]["chosen"]["slug"], "allen-institute-for-ai");
+    // A hundred at once.
+    let many: Vec<String> = (0..100)
+        .map(|i| format!("CIFAR {i}, Toronto, Canada"))
+        .collect();
+    let r = batch(&app, json!({ "affiliations": many })).await;
+    assert_eq!(r.status, 200);
+    let items = r.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 100);
+    assert_eq!(items[99]["affiliation"], "CIFAR 99, Toronto, Canada");
+}
+
+/// The batch body is read strictly, every problem named by its JSON pointer.
+#[actix_rt::test]
+async fn match_batch_body_is_strict() {
+    let (_db, _pool, app) = app().await;
+    let r = batch(&app, json!({"affiliations": ["Mila"], "limt": 3})).await;
+    assert_eq!(r.fields(), vec!["/limt"]);
+    let r = batch(&app, json!({"affiliation": "Mila"})).await;
+    assert_eq!(r.fields(), vec!["/affiliation", "/affiliations"]);
+    let r = batch(&app, json!({"affiliations": "Mila"})).await;
+    assert_eq!(r.fields(), vec!["/affiliations"]);
+    let r = batch(&app, json!({"affiliations": []})).await;
+    assert_eq!(r.fields(), vec!["/affiliations"]);
+    let many: Vec<&str> = vec!["Mila"; 101];
+    let r = batch(&app, json!({ "affiliations": many })).await;
+    assert_eq!(r.fields(), vec!["/affiliations"]);
+    let r = batch(
+        &app,
+        json!({"affiliations": ["Mila", 7, "", "x".repeat(1001)], "min_score": 2, "limit": 0}),
+    )
+    .await;
+    assert_eq!(
+        r.problem(400)["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        vec![
+            "/affiliations/1",
+            "/affiliations/2",
+            "/affiliations/3",
+            "/min_score",
+            "/limit"
+        ]
+    );
+    let r = batch(&app, json!(["Mila"])).await;
+    assert_eq!(r.fields(), vec!["/"]);
+    let r = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri("/v1/institutes/match")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload("{\"affiliations\": [\"Mila\""),
+    )
+    .await;
+    assert_eq!(r.problem(400)["errors"][0]["field"], "/");
+    let r = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri("/v1/institutes/match")
+            .insert_header(("Content-Type", "text/plain"))
+            .set_payload("Mila"),
+    )
+    .await;
+    r.problem(415);
+    let r = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri("/v1/institutes/match?limit=2")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload("{\"affiliations\": [\"Mila\"]}"),
+    )
+    .await;
+    assert_eq!(r.fields(), vec!["limit"]);
+    let huge = json!({"affiliations": ["x".repeat(900_000), "y".repeat(900_000)]});
+    let r = batch(&app, huge).await;
+    r.problem(413);
+}
+
+/// The matcher follows the registry: a new institute is matched, a renamed one by its new
+/// name only, a deleted one no more.
+#[actix_rt::test]
+async fn match_follows_registry_writes() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "alice", "editor");
+    let text = "Zyxwv Centre for Unusual Research, Lyon, France";
+    assert!(match_one(&app, text).await["chosen"].is_null());
+    let r = post_json(
+        &app,
+        "/v1/institutes",
+        &k,
+        json!({"name": "Zyxwv Centre for Unusual Research", "acronym": "ZCUR",
+               "kind": "non_profit", "country": "FR", "city": "Lyon"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let slug = r.json()["slug"].as_str().unwrap().to_string();
+    assert_eq!(match_one(&app, text).await["chosen"]["slug"], slug.as_str());
+    assert_eq!(
+        match_one(&app, "ZCUR, Lyon, France").await["chosen"]["slug"],
+        slug.as_str()
+    );
+    let r = patch_json(
+        &app,
+        &format!("/v1/institutes/{slug}"),
+        &k,
+        json!({"name": "Qwerty Institute of Rare Words"}),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(match_one(&app, text).await["chosen"].is_null());
+    assert_eq!(
+        match_one(&app, "Qwerty Institute of Rare Words, Lyon").await["chosen"]["slug"],
+        slug.as_str()
+    );
+    let r = send(
+        &app,
+        write(
+            Method::DELETE,
+            &format!("/v1/institutes/{slug}"),
+            Some(&k),
+            None,
+            "",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert!(match_one(&app, "Qwerty Institute of Rare Words, Lyon").await["chosen"].is_null());
+}

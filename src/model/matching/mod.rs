@@ -377,8 +377,11 @@ struct Affiliation {
     /// Positions of words that are (part of) a place.
     places: Vec<bool>,
     /// Where each name word asked about agrees with a word here, with its credit.
-    seen: RefCell<HashMap<String, Rc<Vec<(usize, f64)>>>>,
+    seen: RefCell<HashMap<String, Occurrences>>,
 }
+
+/// Where a name's word agrees with an affiliation's words: positions and credits.
+type Occurrences = Rc<Vec<(usize, f64)>>;
 
 /// How one of a name's words was found: at a position, with a credit (1 exact, less a typo).
 type Found = Option<(usize, f64)>;
@@ -621,11 +624,11 @@ impl MatchIndex {
     }
 
     /// Where a name's word agrees with the affiliation's words (remembered per affiliation).
-    fn occurrences(&self, aff: &Affiliation, word: &str) -> Rc<Vec<(usize, f64)>> {
+    fn occurrences(&self, aff: &Affiliation, word: &str) -> Occurrences {
         if let Some(found) = aff.seen.borrow().get(word) {
             return found.clone();
         }
-        let found: Rc<Vec<(usize, f64)>> = Rc::new(
+        let found: Occurrences = Rc::new(
             aff.words
                 .iter()
                 .enumerate()
@@ -952,7 +955,12 @@ impl MatchIndex {
                         Form::Alias => MatchType::Alias,
                         Form::Head | Form::Tail => MatchType::Partial,
                     };
-                    let s = if typo_free { base } else { base - 0.08 };
+                    // The name within a typo: as sure, nearly, but said to be fuzzy.
+                    let (s, kind) = if typo_free {
+                        (base, kind)
+                    } else {
+                        (base - 0.08, MatchType::Fuzzy)
+                    };
                     consider(s, kind, true, positions);
                 } else if contiguous {
                     let last = *sorted.last().unwrap_or(&0);
