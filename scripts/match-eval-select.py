@@ -50,7 +50,7 @@ for r in csv.DictReader(open(sys.argv[3])):
     review.setdefault(r['affiliation'],[]).append(r['names'])
 out.sort(key=lambda o: hashlib.sha1(o[0].encode()).hexdigest())
 with open(sys.argv[1],'w',newline='') as fh:
-    w=csv.writer(fh, lineterminator='\n')
+    w=csv.writer(fh, lineterminator='\n', quoting=csv.QUOTE_ALL)
     w.writerow(['affiliation','labels','source','split','also_names'])
     for a,ids,src in out:
         split='dev' if int(hashlib.sha1(a.encode()).hexdigest()[:2],16)%2==0 else 'test'
