@@ -55,10 +55,10 @@ pub const CHOSEN_MARGIN: f64 = 0.05;
 const UNDECIDED_MAX: f64 = 0.7;
 /// A word in more names than this share of the registry (and at least `RETRIEVAL_MIN_DF`)
 /// does not retrieve candidates by itself.
-const RETRIEVAL_SHARE: f64 = 0.02;
+const RETRIEVAL_SHARE: f64 = 0.01;
 const RETRIEVAL_MIN_DF: usize = 64;
 /// At most this many candidates are scored per affiliation.
-const MAX_CANDIDATES: usize = 200;
+const MAX_CANDIDATES: usize = 100;
 /// A word weighing at least this (and neither generic nor a place) identifies a name.
 const IDENTIFYING: f64 = 0.45;
 /// The weight generic words have at most.
@@ -709,11 +709,12 @@ impl MatchIndex {
                     key.push(' ');
                 }
                 key.push_str(&aff.words[end - 1].text);
-                if let Some(list) = self.phrases.get(&key) {
+                // A phrase or acronym that many names share tells nothing apart.
+                if let Some(list) = self.phrases.get(&key).filter(|l| l.len() <= limit) {
                     add(list, 2.0);
                 }
                 if end - start <= 4 {
-                    if let Some(list) = self.acronyms.get(&key) {
+                    if let Some(list) = self.acronyms.get(&key).filter(|l| l.len() <= limit) {
                         add(list, 1.5);
                     }
                 }
@@ -1118,7 +1119,13 @@ impl MatchIndex {
         let mut s = best?;
         let city_named = item.cities.iter().any(|c| self.names_place(aff, c, &[]));
         let country_named = aff.countries.contains_key(&item.entry.country);
-        s.country_hint = city_named || country_named;
+        // Another country named, and not this one: a city of the same name elsewhere proves
+        // nothing, and only the whole name can still decide.
+        let elsewhere = !aff.countries.is_empty() && !country_named;
+        if elsewhere && !matches!(s.match_type, MatchType::Exact | MatchType::Alias) {
+            s.decisive = false;
+        }
+        s.country_hint = (city_named && !elsewhere) || country_named;
         if s.country_hint {
             s.score += 0.05;
         } else if !aff.countries.is_empty() {
