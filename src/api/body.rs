@@ -18,6 +18,16 @@ fn media_type(req: &HttpRequest) -> String {
 
 /// Parses the body as JSON after checking that its media type is one of `accepted`.
 pub fn json_body(req: &HttpRequest, body: &[u8], accepted: &[&str]) -> Result<Value, ApiError> {
+    json_body_within(req, body, accepted, MAX_BODY)
+}
+
+/// As [`json_body`], for a body limited to `max` bytes.
+pub fn json_body_within(
+    req: &HttpRequest,
+    body: &[u8],
+    accepted: &[&str],
+    max: usize,
+) -> Result<Value, ApiError> {
     let media = media_type(req);
     if !accepted.contains(&media.as_str()) {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -30,9 +40,9 @@ pub fn json_body(req: &HttpRequest, body: &[u8], accepted: &[&str]) -> Result<Va
             }
         )));
     }
-    if body.len() > MAX_BODY {
+    if body.len() > max {
         return Err(ApiError::PayloadTooLarge(format!(
-            "bodies are limited to {MAX_BODY} bytes"
+            "bodies are limited to {max} bytes"
         )));
     }
     serde_json::from_slice(body).map_err(|e| {

@@ -12,6 +12,8 @@ pub mod filters;
 pub mod health;
 pub mod institutes;
 pub mod limits;
+pub mod match_index;
+pub mod matching;
 pub mod metrics;
 pub mod observe;
 pub mod paging;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub metrics: std::sync::Arc<metrics::Metrics>,
     /// The SQLite file the pool opened, which readiness checks is still there.
     pub database_file: Option<std::sync::Arc<health::DatabaseFile>>,
+    /// The affiliation matcher's index, current with the registry's generation.
+    pub match_index: std::sync::Arc<match_index::SharedMatchIndex>,
 }
 
 /// Runs store code on the blocking pool with a pooled connection.
@@ -146,7 +150,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(institutes::list_institutes)
         .service(curation::create_institute)
         .service(search::suggest)
-        .service(search::match_affiliation)
+        .service(matching::match_affiliation)
+        .service(matching::match_affiliations)
         .service(institutes::get_institute)
         .service(curation::replace_institute)
         .service(curation::patch_institute)
@@ -478,6 +483,7 @@ impl AppState {
             limiter: None,
             metrics: Default::default(),
             database_file,
+            match_index: Default::default(),
         }
     }
 

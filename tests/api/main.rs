@@ -11,6 +11,7 @@ mod crash;
 mod curation;
 mod errors;
 mod institutes;
+mod matching;
 mod operations;
 mod query;
 mod reference;
