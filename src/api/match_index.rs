@@ -27,7 +27,7 @@ impl SharedMatchIndex {
     /// The index for the registry's current generation (or, while another worker builds
     /// that one, the previous index).
     pub fn get(&self, conn: &mut DbConnection) -> Result<Arc<Built>, ApiError> {
-        let generation = store::curation::generation(conn)?;
+        let generation = store::write::sequence_head(conn)?;
         let current = self.current.read().ok().and_then(|c| c.clone());
         if let Some(built) = &current {
             if built.generation == generation {

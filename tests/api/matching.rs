@@ -671,7 +671,7 @@ async fn match_follows_registry_writes() {
         &format!("/v1/institutes/{slug}"),
         &k,
         json!({"name": "Qwerty Institute of Rare Words"}),
-        None,
+        Some("*"),
     )
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -688,7 +688,7 @@ async fn match_follows_registry_writes() {
             Some(&k),
             None,
             "",
-            None,
+            Some("*"),
         ),
     )
     .await;
