@@ -212,7 +212,7 @@ async fn the_sequence_lists_every_change_in_order_with_tombstones_inline() {
             Some(&admin),
             Some(&json!({"units_per_usd": 1500.0, "source": "test"})),
             "application/json",
-            Some("*"),
+            None,
         ),
     )
     .await;
