@@ -9,7 +9,7 @@ use crate::model::text::{acronym_key, search_text};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = institutes, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct InstituteRow {
     pub id: String,

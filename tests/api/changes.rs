@@ -44,8 +44,8 @@ async fn writes_without_if_match_get_428_and_malformed_ones_400() {
         .as_str()
         .unwrap()
         .to_string();
-    let headcount = get_ok(&app, "/v1/institutes/alan-turing-institute/headcounts").await
-        ["items"][0]["id"]
+    let headcount = get_ok(&app, "/v1/institutes/alan-turing-institute/headcounts").await["items"]
+        [0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -58,36 +58,117 @@ async fn writes_without_if_match_get_428_and_malformed_ones_400() {
     let sector = json!({"name": "Health"});
     let t = "/v1/institutes/alan-turing-institute";
     let cases: Vec<(Method, String, Option<Value>, &str, &str)> = vec![
-        (Method::PUT, t.into(), Some(body.clone()), "application/json", &editor),
-        (Method::PATCH, t.into(), Some(json!({"city": "X"})), "application/merge-patch+json", &editor),
+        (
+            Method::PUT,
+            t.into(),
+            Some(body.clone()),
+            "application/json",
+            &editor,
+        ),
+        (
+            Method::PATCH,
+            t.into(),
+            Some(json!({"city": "X"})),
+            "application/merge-patch+json",
+            &editor,
+        ),
         (Method::DELETE, t.into(), None, "", &editor),
-        (Method::PUT, format!("{t}/budgets/{budget}"), Some(figure), "application/json", &editor),
-        (Method::DELETE, format!("{t}/budgets/{budget}"), None, "", &editor),
-        (Method::PUT, format!("{t}/headcounts/{headcount}"), Some(count), "application/json", &editor),
-        (Method::DELETE, format!("{t}/headcounts/{headcount}"), None, "", &editor),
-        (Method::PUT, "/v1/programs/stargate-project".into(), Some(program), "application/json", &editor),
-        (Method::DELETE, "/v1/programs/stargate-project".into(), None, "", &editor),
-        (Method::PUT, "/v1/sectors/healthcare".into(), Some(sector), "application/json", &admin),
-        (Method::DELETE, "/v1/sectors/healthcare".into(), None, "", &admin),
+        (
+            Method::PUT,
+            format!("{t}/budgets/{budget}"),
+            Some(figure),
+            "application/json",
+            &editor,
+        ),
+        (
+            Method::DELETE,
+            format!("{t}/budgets/{budget}"),
+            None,
+            "",
+            &editor,
+        ),
+        (
+            Method::PUT,
+            format!("{t}/headcounts/{headcount}"),
+            Some(count),
+            "application/json",
+            &editor,
+        ),
+        (
+            Method::DELETE,
+            format!("{t}/headcounts/{headcount}"),
+            None,
+            "",
+            &editor,
+        ),
+        (
+            Method::PUT,
+            "/v1/programs/stargate-project".into(),
+            Some(program),
+            "application/json",
+            &editor,
+        ),
+        (
+            Method::DELETE,
+            "/v1/programs/stargate-project".into(),
+            None,
+            "",
+            &editor,
+        ),
+        (
+            Method::PUT,
+            "/v1/sectors/healthcare".into(),
+            Some(sector),
+            "application/json",
+            &admin,
+        ),
+        (
+            Method::DELETE,
+            "/v1/sectors/healthcare".into(),
+            None,
+            "",
+            &admin,
+        ),
     ];
     for (method, uri, body, content_type, k) in &cases {
         let r = send(
             &app,
-            write(method.clone(), uri, Some(k), body.as_ref(), content_type, None),
+            write(
+                method.clone(),
+                uri,
+                Some(k),
+                body.as_ref(),
+                content_type,
+                None,
+            ),
         )
         .await;
         let p = r.problem(428);
-        assert_eq!(p["type"], "/problems/precondition-required", "{method} {uri}");
+        assert_eq!(
+            p["type"], "/problems/precondition-required",
+            "{method} {uri}"
+        );
         assert_eq!(r.fields(), vec!["If-Match"], "{method} {uri}");
         assert!(p["detail"].as_str().unwrap().contains("ETag"), "{p}");
         for bad in ["abc", "W/\"abc\"", "\"abc", ""] {
             let r = send(
                 &app,
-                write(method.clone(), uri, Some(k), body.as_ref(), content_type, Some(bad)),
+                write(
+                    method.clone(),
+                    uri,
+                    Some(k),
+                    body.as_ref(),
+                    content_type,
+                    Some(bad),
+                ),
             )
             .await;
             r.problem(400);
-            assert_eq!(r.fields(), vec!["If-Match"], "{method} {uri} If-Match: {bad}");
+            assert_eq!(
+                r.fields(),
+                vec!["If-Match"],
+                "{method} {uri} If-Match: {bad}"
+            );
         }
     }
     // Nothing changed.
@@ -101,16 +182,37 @@ async fn a_stale_if_match_gets_412_with_the_current_etag() {
     let k = key(&pool, "editor", "editor");
     let first = get(&app, "/v1/institutes/mila").await;
     let old = first.header("etag").unwrap();
-    let changed = patch_json(&app, "/v1/institutes/mila", &k, json!({"city": "A"}), Some(&old)).await;
+    let changed = patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        json!({"city": "A"}),
+        Some(&old),
+    )
+    .await;
     assert_eq!(changed.status, 200);
     let current = changed.header("etag").unwrap();
-    let stale = patch_json(&app, "/v1/institutes/mila", &k, json!({"city": "B"}), Some(&old)).await;
+    let stale = patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        json!({"city": "B"}),
+        Some(&old),
+    )
+    .await;
     stale.problem(412);
     assert_eq!(stale.header("etag").as_deref(), Some(current.as_str()));
     assert!(stale.json()["detail"].as_str().unwrap().contains(&current));
     // Retrying with the ETag the 412 gave goes through; a list of tags admits any of them.
     let list = format!("{old}, {current}");
-    let retried = patch_json(&app, "/v1/institutes/mila", &k, json!({"city": "B"}), Some(&list)).await;
+    let retried = patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        json!({"city": "B"}),
+        Some(&list),
+    )
+    .await;
     assert_eq!(retried.status, 200);
     assert_eq!(retried.json()["city"], "B");
     // Figures: the entry's ETag.
@@ -158,7 +260,10 @@ async fn the_sequence_lists_every_change_in_order_with_tombstones_inline() {
         get_ok(&app, "/v1/institutes?status=all&limit=1").await["total"]
     );
     let seqs: Vec<i64> = initial.iter().map(|c| c["seq"].as_i64().unwrap()).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "numbers follow each other");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "numbers follow each other"
+    );
     assert_eq!(*seqs.last().unwrap(), head);
     assert!(initial.iter().any(|c| c["resource"] == "sector"));
     assert!(initial.iter().any(|c| c["resource"] == "exchange_rate"));
@@ -184,10 +289,21 @@ async fn the_sequence_lists_every_change_in_order_with_tombstones_inline() {
     )
     .await;
     assert_eq!(created.status, 201);
-    let created_seq: i64 = created.header("registry-sequence").unwrap().parse().unwrap();
+    let created_seq: i64 = created
+        .header("registry-sequence")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(created_seq > head);
     let child = created.json();
-    patch_json(&app, "/v1/institutes/feed-child", &k, json!({"city": "Edmonton"}), Some("*")).await;
+    patch_json(
+        &app,
+        "/v1/institutes/feed-child",
+        &k,
+        json!({"city": "Edmonton"}),
+        Some("*"),
+    )
+    .await;
     post_json(
         &app,
         "/v1/institutes/feed-child/headcounts",
@@ -198,12 +314,30 @@ async fn the_sequence_lists_every_change_in_order_with_tombstones_inline() {
     let amii = get_ok(&app, "/v1/institutes/amii").await;
     let merged = send(
         &app,
-        write(Method::DELETE, "/v1/institutes/amii?merged_into=mila", Some(&k), None, "", Some("*")),
+        write(
+            Method::DELETE,
+            "/v1/institutes/amii?merged_into=mila",
+            Some(&k),
+            None,
+            "",
+            Some("*"),
+        ),
     )
     .await;
     assert_eq!(merged.status, 204);
     let kyutai = get_ok(&app, "/v1/institutes/kyutai").await;
-    send(&app, write(Method::DELETE, "/v1/institutes/kyutai", Some(&k), None, "", Some("*"))).await;
+    send(
+        &app,
+        write(
+            Method::DELETE,
+            "/v1/institutes/kyutai",
+            Some(&k),
+            None,
+            "",
+            Some("*"),
+        ),
+    )
+    .await;
     let rate = send(
         &app,
         write(
@@ -221,10 +355,16 @@ async fn the_sequence_lists_every_change_in_order_with_tombstones_inline() {
     assert_eq!(new_head, items.last().unwrap()["seq"].as_i64().unwrap());
     let of = |id: &Value| -> Vec<&Value> { items.iter().filter(|c| c["id"] == *id).collect() };
     let ops = |id: &Value| -> Vec<String> {
-        of(id).iter().map(|c| c["op"].as_str().unwrap().to_string()).collect()
+        of(id)
+            .iter()
+            .map(|c| c["op"].as_str().unwrap().to_string())
+            .collect()
     };
     // The child: created, updated (city), updated (figure), updated (its parent merged away).
-    assert_eq!(ops(&child["id"]), vec!["created", "updated", "updated", "updated"]);
+    assert_eq!(
+        ops(&child["id"]),
+        vec!["created", "updated", "updated", "updated"]
+    );
     let now = get_ok(&app, "/v1/institutes/feed-child").await;
     for c in of(&child["id"]) {
         // Each change carries the record as it stands now.
@@ -233,7 +373,10 @@ async fn the_sequence_lists_every_change_in_order_with_tombstones_inline() {
     assert_eq!(now["parent"]["slug"], "mila");
     let merge = of(&amii["id"]);
     assert_eq!(merge.last().unwrap()["op"], "merged");
-    assert_eq!(merge.last().unwrap()["successor"], get_ok(&app, "/v1/institutes/mila").await["id"]);
+    assert_eq!(
+        merge.last().unwrap()["successor"],
+        get_ok(&app, "/v1/institutes/mila").await["id"]
+    );
     assert_eq!(merge.last().unwrap()["record"], Value::Null);
     assert_eq!(ops(&kyutai["id"]), vec!["deleted"]);
     assert_eq!(of(&kyutai["id"])[0]["slug"], "kyutai");
@@ -267,9 +410,20 @@ async fn exports_and_lists_state_the_sequence_they_reflect() {
         "/v1/institutes?format=csv",
     ] {
         let r = get(&app, uri).await;
-        assert_eq!(r.header("registry-sequence"), Some(head.to_string()), "{uri}");
+        assert_eq!(
+            r.header("registry-sequence"),
+            Some(head.to_string()),
+            "{uri}"
+        );
     }
-    let r = patch_json(&app, "/v1/institutes/mila", &k, json!({"city": "M"}), Some("*")).await;
+    let r = patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        json!({"city": "M"}),
+        Some("*"),
+    )
+    .await;
     assert_eq!(r.header("registry-sequence"), Some((head + 1).to_string()));
     let r = get(&app, "/v1/institutes?format=ndjson").await;
     assert_eq!(r.header("registry-sequence"), Some((head + 1).to_string()));
@@ -330,12 +484,14 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
                         "parent": if i % 7 == 0 { Some("mila") } else { None },
                         "budgets": [{"year": 2023, "kind": "annual", "amount": 1000 + i,
                                      "currency": "NOK", "source": "test"}]});
-                    Ok(Ok(institute_registry::model::interchange::ImportRecord::read(
-                        i + 1,
-                        value,
-                        &vocab,
-                    )
-                    .unwrap()))
+                    Ok(Ok(
+                        institute_registry::model::interchange::ImportRecord::read(
+                            i + 1,
+                            value,
+                            &vocab,
+                        )
+                        .unwrap(),
+                    ))
                 })
                 .collect();
             let pool = institute_registry::db::connect(&url, 1).unwrap();
@@ -374,26 +530,58 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
         // Curation through the API meanwhile: creates, edits, figures, merges.
         if round < 30 {
             let slug = format!("mirror-new-{round}");
-            let r = post_json(&app, "/v1/institutes", &k,
+            let r = post_json(
+                &app,
+                "/v1/institutes",
+                &k,
                 json!({"name": format!("Mirror New {round}"), "slug": slug, "kind": "company",
                        "country": "SE", "parent": if round % 2 == 0 { "cifar" } else { "mila" }}),
             )
             .await;
             assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-            patch_json(&app, &format!("/v1/institutes/{slug}"), &k,
-                json!({"city": format!("City {round}")}), Some("*")).await;
-            post_json(&app, &format!("/v1/institutes/{slug}/budgets"), &k,
+            patch_json(
+                &app,
+                &format!("/v1/institutes/{slug}"),
+                &k,
+                json!({"city": format!("City {round}")}),
+                Some("*"),
+            )
+            .await;
+            post_json(
+                &app,
+                &format!("/v1/institutes/{slug}/budgets"),
+                &k,
                 json!({"year": 2024, "kind": "annual", "amount": round * 1000 + 1,
-                       "currency": "SEK", "source": "test"})).await;
+                       "currency": "SEK", "source": "test"}),
+            )
+            .await;
             if round % 10 == 9 {
-                let r = send(&app, write(Method::DELETE,
-                    &format!("/v1/institutes/mirror-new-{}?merged_into=mirror-new-0", round - 1),
-                    Some(&k), None, "", Some("*"))).await;
+                let r = send(
+                    &app,
+                    write(
+                        Method::DELETE,
+                        &format!(
+                            "/v1/institutes/mirror-new-{}?merged_into=mirror-new-0",
+                            round - 1
+                        ),
+                        Some(&k),
+                        None,
+                        "",
+                        Some("*"),
+                    ),
+                )
+                .await;
                 assert_eq!(r.status, 204);
             }
             if round % 5 == 0 {
-                patch_json(&app, "/v1/institutes/mila", &k,
-                    json!({"name": format!("Mila {round}")}), Some("*")).await;
+                patch_json(
+                    &app,
+                    "/v1/institutes/mila",
+                    &k,
+                    json!({"name": format!("Mila {round}")}),
+                    Some("*"),
+                )
+                .await;
             }
         }
         let page = get_ok(&app, &format!("/v1/changes?after={after}&limit=1000")).await;
@@ -419,7 +607,10 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
             break;
         }
     }
-    assert!(polls > 3, "the mirror polled while the registry changed ({polls} polls)");
+    assert!(
+        polls > 3,
+        "the mirror polled while the registry changed ({polls} polls)"
+    );
 
     // The copy equals the registry, record by record.
     let now = get(&app, "/v1/institutes?format=ndjson&status=all").await;
@@ -431,17 +622,33 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
             (v["id"].as_str().unwrap().to_string(), v)
         })
         .collect();
-    let mut missing: Vec<&String> = registry.keys().filter(|k| !mirror.contains_key(*k)).collect();
-    let mut extra: Vec<&String> = mirror.keys().filter(|k| !registry.contains_key(*k)).collect();
+    let mut missing: Vec<&String> = registry
+        .keys()
+        .filter(|k| !mirror.contains_key(*k))
+        .collect();
+    let mut extra: Vec<&String> = mirror
+        .keys()
+        .filter(|k| !registry.contains_key(*k))
+        .collect();
     missing.truncate(5);
     extra.truncate(5);
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
     for (id, record) in &registry {
         assert_eq!(&mirror[id], record, "{id}");
     }
     // And each record as its own GET answers it.
-    for id in registry.keys().filter(|id| !id.starts_with("ins_syn")).take(200) {
-        assert_eq!(get_ok(&app, &format!("/v1/institutes/{id}")).await, mirror[id]);
+    for id in registry
+        .keys()
+        .filter(|id| !id.starts_with("ins_syn"))
+        .take(200)
+    {
+        assert_eq!(
+            get_ok(&app, &format!("/v1/institutes/{id}")).await,
+            mirror[id]
+        );
     }
     // 20,000 deleted, 5,000 imported, 30 created of which 3 merged away.
     assert_eq!(registry.len(), at_start - 20_000 + 5_000 + 30 - 3);

@@ -1117,34 +1117,31 @@ fn same_series<T: PartialEq + Clone>(planned: &[(String, T)], have: &[(String, T
     a == b
 }
 
-/// Whether a planned record would change nothing of its institute.
+/// Whether a planned record would change nothing of its institute: the row it would write is
+/// the row there is (times, version and derived figures aside), and so are its sectors and the
+/// series it gives.
 fn unchanged(p: &mut Plan, now: &Current) -> bool {
     let row = &now.row;
-    let input = &p.record.input;
-    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
+    let would_write = InstituteRow::build(
+        &p.record.input,
+        Placement {
+            id: p.id.clone(),
+            slug: p.slug.clone(),
+            parent_id: p.parent.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        },
+        row.derived(),
+    );
     let sorted = |v: &[String]| {
         let mut v = v.to_vec();
         v.sort();
         v
     };
-    let same_record = row.slug == p.slug
-        && row.name == input.name
-        && row.acronym == input.acronym
-        && row.aliases == json(&input.aliases)
-        && row.kind == input.kind.as_str()
-        && row.status == input.status.as_str()
-        && row.country == input.country
-        && row.city == input.city
-        && row.founded == input.founded
-        && row.website == input.website
-        && row.description == input.description
-        && row.ror == input.external_ids.ror
-        && row.wikidata == input.external_ids.wikidata
-        && row.grid == input.external_ids.grid
-        && row.unverified_fields == json(&input.unverified_fields)
-        && p.deferred.is_none()
-        && row.parent_id == p.parent
-        && sorted(&now.sectors) == sorted(&input.sectors);
+    let same_record = p.deferred.is_none()
+        && would_write == *row
+        && sorted(&now.sectors) == sorted(&p.record.input.sectors);
     let same_budgets = p.budgets.as_ref().is_none_or(|planned| {
         let have: Vec<(String, BudgetInput)> = now
             .series

@@ -7,48 +7,36 @@ use super::{check_precondition, write, Tx, WriteError, Written};
 use crate::db::schema::{former_slugs, institute_sectors, institutes, tombstones};
 use crate::model::changes::ChangeOp;
 use crate::model::ids::new_id;
-use crate::model::input::{merge_patch, InstituteInput};
+use crate::model::input::{merge_patch, InstituteInput, INSTITUTE_FIELDS};
 use crate::model::institute::Institute;
 use crate::model::representation::IfMatch;
 use crate::store::insert_batch;
 use crate::store::rows::{InstituteRow, Placement};
 use diesel::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-/// The record as an input body: what a merge patch applies to.
+/// The record as an input body: what a merge patch applies to. Its input fields as the
+/// record shows them, the parent named by slug, nothing null.
 pub fn as_input(record: &Institute) -> Value {
-    let mut out = Map::new();
-    let mut put = |k: &str, v: Value| {
-        if !v.is_null() {
-            out.insert(k.to_string(), v);
-        }
+    let Ok(Value::Object(shown)) = serde_json::to_value(record) else {
+        return Value::Object(Map::new());
     };
-    put("slug", json!(record.slug));
-    put("name", json!(record.name));
-    put("acronym", json!(record.acronym));
-    put("aliases", json!(record.aliases));
-    put("kind", json!(record.kind));
-    put("status", json!(record.status));
-    put("country", json!(record.country));
-    put("city", json!(record.city));
-    put("founded", json!(record.founded));
-    put("website", json!(record.website));
-    put("description", json!(record.description));
-    put("sectors", json!(record.sectors));
-    put("parent", json!(record.parent.as_ref().map(|p| &p.slug)));
-    let ids = &record.external_ids;
-    let mut external = Map::new();
-    for (k, v) in [
-        ("ror", &ids.ror),
-        ("wikidata", &ids.wikidata),
-        ("grid", &ids.grid),
-    ] {
-        if let Some(v) = v {
-            external.insert(k.to_string(), json!(v));
+    let mut out = Map::new();
+    for (key, value) in shown {
+        if !INSTITUTE_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        let value = match (key.as_str(), value) {
+            ("parent", Value::Object(parent)) => parent.get("slug").cloned().unwrap_or_default(),
+            ("external_ids", Value::Object(ids)) => {
+                Value::Object(ids.into_iter().filter(|(_, v)| !v.is_null()).collect())
+            }
+            (_, value) => value,
+        };
+        if !value.is_null() {
+            out.insert(key, value);
         }
     }
-    put("external_ids", Value::Object(external));
-    put("unverified_fields", json!(record.unverified_fields));
     Value::Object(out)
 }
 
