@@ -467,7 +467,7 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
             quick_commits(&mut conn);
             for (n, id) in ids.iter().enumerate() {
                 // Every hundredth is a merge into another synthetic institute.
-                let successor = (n % 100 == 0).then(|| "ins_syn0000000020500");
+                let successor = (n % 100 == 0).then_some("ins_syn0000000020500");
                 curation::delete(&mut conn, id, None, successor, "mirror-test").unwrap();
             }
         })
@@ -509,7 +509,7 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
     };
     let k = key(&pool, "mirror-editor", "editor");
     let mut polls = 0;
-    let mut apply = |page: &Value, mirror: &mut HashMap<String, Value>| {
+    let apply = |page: &Value, mirror: &mut HashMap<String, Value>| {
         for c in page["items"].as_array().unwrap() {
             if c["resource"] != "institute" {
                 continue;
