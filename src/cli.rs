@@ -345,7 +345,7 @@ pub fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     if conn.backend() == Backend::Sqlite {
         // A large page cache for the index updates of a bulk load (this connection only).
-        conn.batch_execute("PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY")
+        conn.batch_execute("PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
             .map_err(|e| e.to_string())?;
     }
     ensure_reference(&mut conn)?;
