@@ -5,7 +5,6 @@ use crate::db::{self, Backend, DbConnection};
 use crate::model::input::Vocabulary;
 use crate::model::interchange::{csv_column, CsvLayout, FileFormat, ImportRecord, Rejected};
 use crate::store;
-use crate::store::institutes::{InstituteFilter, SortField, SortKey};
 use crate::store::write::import::{Options, Outcome};
 use diesel::connection::SimpleConnection;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -450,24 +449,19 @@ fn export_blocking(
 ) -> Result<(), String> {
     let started = Instant::now();
     let pool = db::connect(database_url, 3).map_err(|e| e.to_string())?;
-    let (matches, rates, sequence) = {
+    let (ids, rates, sequence) = {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
         // Read first: every record of the file is as of this change or later, so a copy made
         // from the file follows /v1/changes from here with no gap.
         let sequence = store::write::sequence_head(&mut conn).map_err(|e| e.to_string())?;
-        let filter = InstituteFilter::default();
-        let matches = store::institutes::count(&mut conn, &filter).map_err(|e| e.to_string())?;
+        let ids = store::institutes::ids_by_name(&mut conn).map_err(|e| e.to_string())?;
         let rates = store::reference::rates(&mut conn).map_err(|e| e.to_string())?;
-        (matches, rates, sequence)
+        (ids, rates, sequence)
     };
+    let matches = ids.len();
     let job = Job {
         pool,
-        filter: InstituteFilter::default(),
-        matches,
-        keys: vec![SortKey {
-            field: SortField::Name,
-            descending: false,
-        }],
+        ids,
         rates,
         currency: None,
         format: match format {

@@ -309,3 +309,12 @@ impl From<crate::store::write::WriteError> for ApiError {
         }
     }
 }
+
+impl From<crate::read::ReadError> for ApiError {
+    fn from(e: crate::read::ReadError) -> ApiError {
+        match e {
+            crate::read::ReadError::Db(e) => e.into(),
+            other => ApiError::Internal(format!("read model: {other}")),
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod model;
+pub mod read;
 pub mod store;
 
 use actix_web::HttpServer;
@@ -144,10 +145,6 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         db::connect(&database.database_url, database.pool_size).map_err(|e| e.to_string())?;
     {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
-        let filled = store::search::backfill(&mut conn).map_err(|e| e.to_string())?;
-        if filled > 0 {
-            log::info!("search text filled in for {filled} institutes");
-        }
         let rendered = store::write::documents::backfill(&mut conn).map_err(|e| e.to_string())?;
         if rendered > 0 {
             log::info!("documents rendered for {rendered} institutes");
@@ -162,7 +159,7 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             log::info!("new database seeded: {report}");
         }
     }
-    let state = api::AppState::new(pool, backend).with_limits(api::limits::Limits {
+    let state = api::AppState::new(pool, &database.database_url)?.with_limits(api::limits::Limits {
         rate_limit: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
         trust_proxy: args.trust_proxy,

@@ -4,7 +4,7 @@ use super::auth::authorize;
 use super::body::json_body;
 use super::institutes::no_query;
 use super::preconditions::{if_match, with_etag, SEQUENCE};
-use super::{db, AppState};
+use super::{db, write, AppState};
 use crate::error::ApiError;
 use crate::model::access::Role;
 use crate::model::reference::{ExchangeRate, Program, Sector};
@@ -143,8 +143,8 @@ pub async fn get_program(
     let params: super::filters::CurrencyParams =
         super::params::parse_query(req.query_string(), &["currency"])?;
     let reference = path.into_inner();
+    let currency = super::filters::display_currency(&state, params.currency.as_deref())?;
     let program = db(&state, move |conn| {
-        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
         let id = program_ref(conn, &reference)?;
         let rates = reference::rates(conn)?;
         let mut program = reference::get_program(conn, &id, &rates)?
@@ -189,7 +189,7 @@ pub async fn create_program(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, JSON)?;
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         Ok(store::put_program(conn, None, None, &value, &actor.name)?)
     })
     .await?;
@@ -241,7 +241,7 @@ pub async fn replace_program(
     let value = json_body(&req, &body, JSON)?;
     let expected = if_match(&req, "the programme")?;
     let reference = path.into_inner();
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let id = program_ref(conn, &reference)?;
         store::put_program(conn, Some(&id), Some(&expected), &value, &actor.name)
             .map_err(missing("programme", reference.clone()))
@@ -285,7 +285,7 @@ pub async fn delete_program(
     let actor = authorize(&req, &state, Role::Editor).await?;
     let expected = if_match(&req, "the programme")?;
     let reference = path.into_inner();
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let id = program_ref(conn, &reference)?;
         store::delete_program(conn, &id, Some(&expected), &actor.name)
             .map_err(missing("programme", reference.clone()))
@@ -358,7 +358,7 @@ pub async fn create_sector(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Admin).await?;
     let value = json_body(&req, &body, JSON)?;
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         Ok(store::put_sector(conn, None, None, &value, &actor.name)?)
     })
     .await?;
@@ -408,7 +408,7 @@ pub async fn replace_sector(
     let value = json_body(&req, &body, JSON)?;
     let expected = if_match(&req, "the sector")?;
     let slug = path.into_inner();
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         store::put_sector(conn, Some(&slug), Some(&expected), &value, &actor.name)
             .map_err(missing("sector", slug.clone()))
     })
@@ -452,7 +452,7 @@ pub async fn delete_sector(
     let actor = authorize(&req, &state, Role::Admin).await?;
     let expected = if_match(&req, "the sector")?;
     let slug = path.into_inner();
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         store::delete_sector(conn, &slug, Some(&expected), &actor.name)
             .map_err(missing("sector", slug.clone()))
     })
@@ -536,7 +536,7 @@ pub async fn put_exchange_rate(
     let actor = authorize(&req, &state, Role::Admin).await?;
     let value = json_body(&req, &body, JSON)?;
     let (currency, year) = path.into_inner();
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let (currency, year) = rate_key(conn, &currency, &year)?;
         Ok(store::put_rate(conn, &currency, year, &value, &actor.name)?)
     })
@@ -582,7 +582,7 @@ pub async fn delete_exchange_rate(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Admin).await?;
     let (currency, year) = path.into_inner();
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let (c, y) = rate_key(conn, &currency, &year)?;
         store::delete_rate(conn, &c, y, &actor.name)
             .map_err(missing("exchange rate", format!("{c}/{y}")))

@@ -6,7 +6,7 @@ use super::institutes::{no_query, resolve};
 use super::paging::{decode_pair, encode_pair, next_link};
 use super::params::{parse_query, Checker};
 use super::preconditions::{if_match, with_document, SEQUENCE};
-use super::{db, AppState};
+use super::{db, write, AppState};
 use crate::error::ApiError;
 use crate::model::access::Role;
 use crate::model::history::HistoryEntry;
@@ -181,7 +181,7 @@ pub async fn create_institute(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, JSON)?;
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         Ok(store::create(conn, &value, &actor.name)?)
     })
     .await?;
@@ -288,7 +288,7 @@ async fn update(
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, if merge { MERGE_PATCH } else { JSON })?;
     let expected = if_match(&req, "the institute")?;
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let id = resolve(conn, &reference)?;
         let change = if merge {
             Change::MergePatch(&value)
@@ -359,7 +359,7 @@ pub async fn delete_institute(
     let actor = authorize(&req, &state, Role::Editor).await?;
     let reference = path.into_inner();
     let expected = if_match(&req, "the institute")?;
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let id = resolve(conn, &reference)?;
         Ok(store::delete(
             conn,

@@ -6,13 +6,14 @@ use crate::error::ApiError;
 use crate::model::institute::Institute;
 use crate::model::interchange::{csv_header, csv_record, full_csv_record, full_record, Series};
 use crate::model::money::Rates;
-use crate::store::institutes::{self as store, InstituteFilter, Keyset, SortKey};
+use crate::store::institutes as store;
+use crate::store::write::documents::{self, Document};
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 
-/// Rows read per query while exporting.
-const EXPORT_PAGE: i64 = 1000;
+/// Documents read per query while exporting.
+const EXPORT_PAGE: usize = 1000;
 
 /// What the list answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,14 +92,33 @@ fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// Encodes one page of records; with `series`, each record carries its whole budget and
+/// Encodes one page of stored documents: NDJSON as stored (each converted to `currency` when
+/// asked), CSV from the records; with `series`, each record carries its whole budget and
 /// headcount series.
 fn encode(
-    items: &[Institute],
+    docs: Vec<Document>,
     series: Option<&std::collections::HashMap<String, Series>>,
     format: Format,
+    rates: &Rates,
     currency: Option<&str>,
 ) -> Result<Bytes, std::io::Error> {
+    if format == Format::Ndjson && series.is_none() && currency.is_none() {
+        let mut out = Vec::with_capacity(docs.iter().map(|d| d.json.len() + 1).sum());
+        for d in docs {
+            out.extend_from_slice(d.json.as_bytes());
+            out.push(b'\n');
+        }
+        return Ok(Bytes::from(out));
+    }
+    let mut items: Vec<Institute> = docs
+        .iter()
+        .map(|d| d.record().map_err(std::io::Error::other))
+        .collect::<Result<_, _>>()?;
+    if let Some(c) = currency {
+        for i in &mut items {
+            i.convert_money(rates, c);
+        }
+    }
     let none = Series::default();
     let of = |i: &Institute| series.and_then(|s| s.get(&i.id)).unwrap_or(&none);
     match (format, series.is_some()) {
@@ -106,7 +126,7 @@ fn encode(
         (Format::Csv, true) => csv_bytes(items.iter().map(|i| full_csv_record(i, of(i)))),
         (_, with_series) => {
             let mut out = Vec::with_capacity(items.len() * 1500);
-            for i in items {
+            for i in &items {
                 if with_series {
                     serde_json::to_writer(&mut out, &full_record(i, of(i)))
                 } else {
@@ -130,14 +150,12 @@ pub fn csv_head(extra: &[String]) -> Bytes {
 
 type Chunk = Result<Bytes, std::io::Error>;
 
-/// One export: pages are read in order by one thread (each page's keyset starts the next),
-/// turned into records and encoded by `WORKERS` threads at once, and sent on in order.
+/// One export: the ids of the records, in order (from the read model, or the database's
+/// name order for the command line); their stored documents are read a page at a time by one
+/// thread, encoded by `WORKERS` threads at once, and sent on in order.
 pub struct Job {
     pub pool: Pool,
-    pub filter: InstituteFilter,
-    /// How many institutes match (decides how pages are read).
-    pub matches: i64,
-    pub keys: Vec<SortKey>,
+    pub ids: Vec<String>,
     pub rates: Rates,
     /// The `?currency=` asked for, if any.
     pub currency: Option<String>,
@@ -154,7 +172,7 @@ impl Job {
     /// early when the receiver goes away.
     pub fn run(&self, out: &tokio::sync::mpsc::Sender<Chunk>) {
         use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-        type Work = (Vec<crate::store::rows::InstituteRow>, SyncSender<Chunk>);
+        type Work = (Vec<Document>, SyncSender<Chunk>);
         let (work_tx, work_rx) = sync_channel::<Work>(WORKERS);
         let work_rx = std::sync::Mutex::new(work_rx);
         let (order_tx, order_rx) = sync_channel::<Receiver<Chunk>>(WORKERS * 2);
@@ -163,8 +181,8 @@ impl Job {
                 let work_rx = &work_rx;
                 scope.spawn(move || loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((rows, done))) = next else { return };
-                    let _ = done.send(self.encode_page(rows));
+                    let Ok(Ok((docs, done))) = next else { return };
+                    let _ = done.send(self.encode_page(docs));
                 });
             }
             // Sends pages on in order; stops at the first error or when the client goes away.
@@ -184,20 +202,15 @@ impl Job {
                     }
                 }
             });
-            let mut after: Option<Keyset> = None;
-            loop {
+            for ids in self.ids.chunks(EXPORT_PAGE) {
                 let (done_tx, done_rx) = sync_channel::<Chunk>(1);
                 if order_tx.send(done_rx).is_err() {
                     break;
                 }
-                match self.read_page(after.as_ref()) {
-                    Ok((rows, next)) => {
-                        if work_tx.send((rows, done_tx)).is_err() {
+                match self.read_page(ids) {
+                    Ok(docs) => {
+                        if work_tx.send((docs, done_tx)).is_err() {
                             break;
-                        }
-                        match next {
-                            Some(k) => after = Some(k),
-                            None => break,
                         }
                     }
                     Err(e) => {
@@ -211,42 +224,40 @@ impl Job {
         });
     }
 
-    fn read_page(
-        &self,
-        after: Option<&Keyset>,
-    ) -> Result<(Vec<crate::store::rows::InstituteRow>, Option<Keyset>), std::io::Error> {
+    /// The stored documents of these ids, in their order (those deleted since are left out).
+    fn read_page(&self, ids: &[String]) -> Result<Vec<Document>, std::io::Error> {
         let mut conn = self.pool.get().map_err(std::io::Error::other)?;
-        store::page_rows(
-            &mut conn,
-            &self.filter,
-            &self.keys,
-            after,
-            EXPORT_PAGE,
-            Some(self.matches),
-        )
-        .map_err(std::io::Error::other)
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut docs: std::collections::HashMap<String, Document> =
+            documents::get_many(&mut conn, &refs)
+                .map_err(std::io::Error::other)?
+                .into_iter()
+                .map(|d| (d.id.clone(), d))
+                .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            match docs.remove(id) {
+                Some(d) if !d.json.is_empty() => out.push(d),
+                Some(_) => out.extend(documents::read(&mut conn, id).map_err(std::io::Error::other)?),
+                None => {}
+            }
+        }
+        Ok(out)
     }
 
-    fn encode_page(&self, rows: Vec<crate::store::rows::InstituteRow>) -> Chunk {
-        let mut conn = self.pool.get().map_err(std::io::Error::other)?;
-        let mut items =
-            store::assemble(&mut conn, rows, &self.rates).map_err(std::io::Error::other)?;
+    fn encode_page(&self, docs: Vec<Document>) -> Chunk {
         let series = if self.series {
-            let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+            let mut conn = self.pool.get().map_err(std::io::Error::other)?;
+            let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
             Some(store::series(&mut conn, &ids).map_err(std::io::Error::other)?)
         } else {
             None
         };
-        drop(conn);
-        if let Some(c) = &self.currency {
-            for i in &mut items {
-                i.convert_money(&self.rates, c);
-            }
-        }
         encode(
-            &items,
+            docs,
             series.as_ref(),
             self.format,
+            &self.rates,
             self.currency.as_deref(),
         )
     }

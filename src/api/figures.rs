@@ -4,7 +4,7 @@ use super::auth::authorize;
 use super::body::json_body;
 use super::institutes::{no_query, resolve};
 use super::preconditions::{if_match, with_etag, SEQUENCE};
-use super::{db, AppState};
+use super::{db, write, AppState};
 use crate::error::ApiError;
 use crate::model::access::Role;
 use crate::model::figures::{BudgetEntry, BudgetKind, HeadcountEntry};
@@ -397,8 +397,8 @@ async fn read_entry<F: Figures>(
 where
     F::Entry: Send + 'static,
 {
+    let currency = super::filters::display_currency(&state, currency.as_deref())?;
     let value = db(&state, move |conn| {
-        let currency = super::filters::display_currency(conn, currency.as_deref())?;
         let id = resolve(conn, &reference)?;
         let rates = crate::store::reference::rates(conn)?;
         let mut value =
@@ -426,7 +426,7 @@ where
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, JSON)?;
-    let (slug, written) = db(&state, move |conn| {
+    let (slug, written) = write(&state, move |conn| {
         let id = resolve(conn, &reference)?;
         let written = store::put::<F>(conn, &id, None, None, &value, &actor.name)?;
         Ok((reference, written))
@@ -461,7 +461,7 @@ where
     let actor = authorize(&req, &state, Role::Editor).await?;
     let value = json_body(&req, &body, JSON)?;
     let expected = if_match(&req, what)?;
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let id = resolve(conn, &reference)?;
         store::put::<F>(
             conn,
@@ -489,7 +489,7 @@ async fn delete_entry<F: Figures>(
     no_query(&req)?;
     let actor = authorize(&req, &state, Role::Editor).await?;
     let expected = if_match(&req, what)?;
-    let written = db(&state, move |conn| {
+    let written = write(&state, move |conn| {
         let id = resolve(conn, &reference)?;
         store::delete::<F>(conn, &id, &entry, Some(&expected), &actor.name)
             .map_err(map_entry_error(entry.clone()))

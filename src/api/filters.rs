@@ -2,15 +2,11 @@
 //! parameters, read and checked in one place, all problems reported together.
 
 use super::params::Checker;
-use crate::db::DbConnection;
+use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::institute::{InstituteKind, InstituteStatus};
-use crate::model::money::Rates;
-use crate::store::institutes::{self as store, InstituteFilter};
-use crate::store::reference::{
-    countries_in_regions, country_codes, currency_codes, region_names_of, sector_slugs,
-};
-use crate::store::search;
+use crate::read::query::InstituteFilter;
+use crate::read::Reference;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -84,6 +80,11 @@ pub struct FilterParams {
     /// To keep a copy in sync, follow `/v1/changes` instead: it also reports deletions.
     #[param(example = "2026-01-01T00:00:00Z")]
     pub updated_since: Option<String>,
+    /// Answer only once this server reflects this change of the registry's sequence (the
+    /// `Registry-Sequence` of a write's answer): reads your writes through any replica. Waits
+    /// up to 2 s, then 503.
+    #[param(value_type = Option<i64>, minimum = 0, example = 1042)]
+    pub min_sequence: Option<String>,
 }
 
 /// The names of `FilterParams`, for the unknown-parameter check.
@@ -104,6 +105,7 @@ pub const FILTER_NAMES: &[&str] = &[
     "parent",
     "ids",
     "updated_since",
+    "min_sequence",
 ];
 
 const MAX_LIST_VALUES: usize = 50;
@@ -123,6 +125,8 @@ pub struct RawFilter {
     pub currency: Option<String>,
     ids: Vec<String>,
     parent: Option<String>,
+    /// The change the answer must reflect.
+    pub min_sequence: Option<i64>,
 }
 
 impl RawFilter {
@@ -219,49 +223,107 @@ pub fn parse(params: &FilterParams, check: &mut Checker) -> RawFilter {
         currency,
         ids: check.list("ids", params.ids.as_deref(), 100),
         parent: params.parent.clone(),
+        min_sequence: super::consistency::parse(check, params.min_sequence.as_deref()),
     }
 }
 
-/// Checks names and codes against the database and builds the store's filter. Problems are
-/// added to `check`; the caller finishes it.
-pub fn resolve(
-    conn: &mut DbConnection,
+/// Checks names and codes against the reference data and builds the read model's filter;
+/// `ids` and `parent` are looked up by id or slug in the read model, and, failing that, in the
+/// database (former slugs, external ids). Problems are added to the returned checker; the
+/// caller finishes it.
+pub async fn resolve(
+    state: &AppState,
     raw: RawFilter,
-    rates: &Rates,
-    check: &mut Checker,
-) -> Result<InstituteFilter, ApiError> {
-    let mut filter = raw.filter;
-    if !raw.countries.is_empty() {
-        let known = country_codes(conn)?;
-        for c in raw.countries.iter().filter(|c| !known.contains(*c)) {
+    mut check: Checker,
+) -> Result<(InstituteFilter, Checker), ApiError> {
+    let mut filter = raw.filter.clone();
+    let mut pending: Vec<(&'static str, String)> = Vec::new();
+    {
+        let read = state.read.read()?;
+        let reference = &read.reference;
+        for c in raw
+            .countries
+            .iter()
+            .filter(|c| !reference.countries.contains_key(*c))
+        {
             check.fail("country", format!("unknown ISO 3166-1 alpha-2 code '{c}'"));
         }
-        filter.countries = raw.countries;
+        filter.countries = raw.countries.clone();
+        let (min, max) = budget_bounds(reference, &raw, &mut check);
+        if !raw.regions.is_empty() {
+            let known = &reference.regions;
+            let mut names = Vec::new();
+            for r in &raw.regions {
+                match known.iter().find(|k| k.eq_ignore_ascii_case(r)) {
+                    Some(k) => names.push(k.clone()),
+                    None => check.fail(
+                        "region",
+                        format!("unknown region '{r}'; one of {}", known.join(", ")),
+                    ),
+                }
+            }
+            filter.region_countries = Some(reference.countries_in_regions(&names));
+        }
+        for s in raw
+            .sectors
+            .iter()
+            .filter(|s| !reference.sectors.contains_key(*s))
+        {
+            check.fail("sector", format!("unknown sector '{s}'; see /v1/sectors"));
+        }
+        filter.sectors = raw.sectors.clone();
+        filter.budget_min_usd = min;
+        filter.budget_max_usd = max;
+        let mut known = |field: &'static str, r: &str| -> Option<String> {
+            let found = crate::store::plausible_ref(r)
+                .then(|| read.table.ord_of(r))
+                .flatten()
+                .and_then(|o| read.table.row(o))
+                .map(|row| row.id.to_string());
+            if found.is_none() {
+                pending.push((field, r.to_string()));
+            }
+            found
+        };
+        filter.ids = raw.ids.iter().filter_map(|r| known("ids", r)).collect();
+        filter.parent = raw.parent.as_deref().and_then(|p| known("parent", p));
     }
-    if !raw.regions.is_empty() {
-        let known = region_names_of(conn)?;
-        let mut names = Vec::new();
-        for r in &raw.regions {
-            match known.iter().find(|k| k.eq_ignore_ascii_case(r)) {
-                Some(k) => names.push(k.clone()),
-                None => check.fail(
-                    "region",
-                    format!("unknown region '{r}'; one of {}", known.join(", ")),
+    if !pending.is_empty() {
+        let found = db(state, move |conn| {
+            let mut found = Vec::new();
+            for (field, r) in pending {
+                let id = crate::store::institutes::resolve_live(conn, &r)?;
+                found.push((field, r, id));
+            }
+            Ok(found)
+        })
+        .await?;
+        for (field, r, id) in found {
+            match (field, id) {
+                ("ids", Some(id)) => filter.ids.push(id),
+                (_, Some(id)) => filter.parent = Some(id),
+                (field, None) => check.fail(
+                    field,
+                    format!("no institute has the id or slug '{}'", r.escape_debug()),
                 ),
             }
         }
-        filter.region_countries = Some(countries_in_regions(conn, &names)?);
     }
-    if !raw.sectors.is_empty() {
-        let known = sector_slugs(conn)?;
-        for s in raw.sectors.iter().filter(|s| !known.contains(*s)) {
-            check.fail("sector", format!("unknown sector '{s}'; see /v1/sectors"));
-        }
-        filter.sectors = raw.sectors;
+    if check.errors.is_empty() {
+        filter.search = raw.q;
     }
+    Ok((filter, check))
+}
+
+/// `budget_min`/`budget_max` in USD: converted from `currency` at its latest published rate.
+fn budget_bounds(
+    reference: &Reference,
+    raw: &RawFilter,
+    check: &mut Checker,
+) -> (Option<f64>, Option<f64>) {
     let mut currency_ok = true;
     if let Some(c) = &raw.currency {
-        currency_ok = c.len() == 3 && currency_codes(conn)?.contains(c);
+        currency_ok = c.len() == 3 && reference.currencies.contains(c);
         if c.len() == 3 && !currency_ok {
             check.fail("currency", format!("unknown ISO 4217 code '{c}'"));
         }
@@ -269,7 +331,7 @@ pub fn resolve(
     let mut to_usd = |field: &str, amount: Option<i64>| -> Option<f64> {
         let amount = amount.filter(|_| currency_ok)?;
         let code = raw.currency.clone().unwrap_or_else(|| "USD".into());
-        match rates.latest_units_per_usd(&code) {
+        match reference.rates.latest_units_per_usd(&code) {
             Some(rate) => Some(amount as f64 / rate),
             None => {
                 check.fail(
@@ -284,30 +346,10 @@ pub fn resolve(
             }
         }
     };
-    filter.budget_min_usd = to_usd("budget_min", raw.budget_min);
-    filter.budget_max_usd = to_usd("budget_max", raw.budget_max);
-    for r in &raw.ids {
-        match store::resolve_live(conn, r)? {
-            Some(id) => filter.ids.push(id),
-            None => check.fail(
-                "ids",
-                format!("no institute has the id or slug '{}'", r.escape_debug()),
-            ),
-        }
-    }
-    if let Some(p) = &raw.parent {
-        match store::resolve_live(conn, p)? {
-            Some(id) => filter.parent = Some(id),
-            None => check.fail(
-                "parent",
-                format!("no institute has the id or slug '{}'", p.escape_debug()),
-            ),
-        }
-    }
-    if let Some(q) = raw.q.as_deref().filter(|_| check.errors.is_empty()) {
-        filter.search = search::plan(conn, q)?;
-    }
-    Ok(filter)
+    (
+        to_usd("budget_min", raw.budget_min),
+        to_usd("budget_max", raw.budget_max),
+    )
 }
 
 /// `?currency=` on a read that shows money.
@@ -323,7 +365,7 @@ pub struct CurrencyParams {
 
 /// Checks a display currency: an ISO 4217 code the registry knows (upper-cased).
 pub fn display_currency(
-    conn: &mut DbConnection,
+    state: &AppState,
     raw: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
@@ -334,7 +376,7 @@ pub fn display_currency(
             "must be an ISO 4217 code such as EUR",
         ));
     }
-    if !currency_codes(conn)?.contains(&code) {
+    if !state.read.read()?.reference.currencies.contains(&code) {
         return Err(ApiError::field(
             "currency",
             format!("unknown ISO 4217 code '{code}'"),

@@ -5,13 +5,14 @@ use super::filters::{self, CurrencyParams, FilterParams, FILTER_NAMES};
 use super::paging::{decode_cursor, encode_cursor, next_link};
 use super::params::{check_names, check_names_into, parse_query, Checker};
 use super::preconditions::{with_document, SEQUENCE};
+use super::consistency;
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::figures::{BudgetSeries, HeadcountSeries};
 use crate::model::institute::Institute;
 use crate::model::representation::etag;
-use crate::store::institutes::{self as store, Resolution, SortField, SortKey};
-use crate::store::reference::rates;
+use crate::read::query::{SortField, SortKey};
+use crate::store::institutes::{self as store, Resolution};
 use crate::store::write::{documents, sequence_head};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -155,6 +156,7 @@ pub async fn list_institutes(
         None => None,
     };
     let display = raw.currency.clone();
+    let min_sequence = raw.min_sequence;
     let format = match export::negotiate(&req, paging.format.as_deref()) {
         Ok(f) => f,
         Err(e @ ApiError::NotAcceptable(_)) => return Err(e),
@@ -175,67 +177,97 @@ pub async fn list_institutes(
                 );
             }
         }
-        let pool = state.pool.clone();
-        let totals = state.totals.clone();
-        let (filter, rates, matches, sequence) = db(&state, move |conn| {
-            let rates = rates(conn)?;
-            let filter = filters::resolve(conn, raw, &rates, &mut check)?;
-            check.finish()?;
-            let generation = sequence_head(conn)?;
-            let matches = totals.get_or(format!("{filter:?}"), generation, || {
-                store::count(conn, &filter)
-            })?;
-            Ok((filter, rates, matches, generation))
-        })
-        .await?;
+    }
+    let (filter, check) = filters::resolve(&state, raw, check).await?;
+    check.finish()?;
+    consistency::reach(&state, min_sequence).await?;
+    let rates = state.read.read()?.reference.rates.clone();
+    if format != Format::Json {
+        let answer = state.read.all(&filter, &keys)?;
         return Ok(export::stream(
             export::Job {
-                pool,
-                filter,
-                matches,
-                keys,
+                pool: state.pool.clone(),
+                ids: answer.ids,
                 rates,
                 currency: display,
                 format,
                 series: false,
             },
-            sequence,
+            answer.sequence,
         ));
     }
-
-    let totals = state.totals.clone();
-    let (page, sequence) = db(&state, move |conn| {
-        let rates = rates(conn)?;
-        let filter = filters::resolve(conn, raw, &rates, &mut check)?;
-        check.finish()?;
-        let generation = sequence_head(conn)?;
-        let total = totals.get_or(format!("{filter:?}"), generation, || {
-            store::count(conn, &filter)
-        })?;
-        let mut page = store::list(conn, &filter, &keys, after.as_ref(), limit, &rates, total)?;
-        if let Some(c) = &display {
-            for item in &mut page.items {
-                item.convert_money(&rates, c);
+    let (answer, docs) = page(&state, &filter, &keys, after.as_ref(), limit as usize).await?;
+    let next_cursor = answer.next.as_ref().map(|k| encode_cursor(&sort_text, k));
+    let mut items = Vec::with_capacity(docs.len());
+    for doc in docs {
+        items.push(match &display {
+            None => doc.json,
+            Some(c) => {
+                let mut record: Institute = doc
+                    .record()
+                    .map_err(|e| ApiError::Internal(format!("stored document of {}: {e}", doc.id)))?;
+                record.convert_money(&rates, c);
+                serde_json::to_string(&record)
+                    .map_err(|e| ApiError::Internal(format!("serializing {}: {e}", doc.id)))?
             }
-        }
-        Ok((page, generation))
-    })
-    .await?;
-
-    let next_cursor = page.next.as_ref().map(|k| encode_cursor(&sort_text, k));
+        });
+    }
     let mut response = HttpResponse::Ok();
-    response.insert_header((SEQUENCE, sequence.to_string()));
+    response.insert_header((SEQUENCE, answer.sequence.to_string()));
     if let Some(cursor) = &next_cursor {
         response.insert_header((
             "Link",
             format!("<{}>; rel=\"next\"", next_link(&req, cursor)),
         ));
     }
-    Ok(response.json(InstitutePage {
-        items: page.items,
-        next_cursor,
-        total: page.total,
-    }))
+    let body = format!(
+        "{{\"items\":[{}],\"next_cursor\":{},\"total\":{}}}",
+        items.join(","),
+        serde_json::to_string(&next_cursor).unwrap_or_else(|_| "null".into()),
+        answer.total
+    );
+    Ok(response.content_type("application/json").body(body))
+}
+
+/// A page of the read model's answer with the stored documents of its ids. A document newer
+/// than the answer (written meanwhile by another process) or gone makes the page be asked
+/// again once the read model has caught up, so that a page never mixes two states; after a
+/// second try it is answered as it stands.
+async fn page(
+    state: &AppState,
+    filter: &crate::read::query::InstituteFilter,
+    keys: &[SortKey],
+    after: Option<&crate::read::query::Keyset>,
+    limit: usize,
+) -> Result<(crate::read::Answer, Vec<documents::Document>), ApiError> {
+    for attempt in 0..2 {
+        let answer = state.read.page(filter, keys, after, limit)?;
+        let ids = answer.ids.clone();
+        let (docs, head) = db(state, move |conn| {
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let docs = documents::get_many(conn, &refs)?;
+            let stale = docs.len() < refs.len() || docs.iter().any(|d| d.json.is_empty());
+            let head = if stale { Some(sequence_head(conn)?) } else { None };
+            Ok((docs, head))
+        })
+        .await?;
+        let newest = docs.iter().map(|d| d.seq).max().unwrap_or(0);
+        let behind = head.unwrap_or(0).max(newest);
+        if attempt == 0 && behind > answer.sequence {
+            state.read.reached(behind, std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        let mut by_id: std::collections::HashMap<String, documents::Document> =
+            docs.into_iter().map(|d| (d.id.clone(), d)).collect();
+        let ordered = answer
+            .ids
+            .iter()
+            .filter_map(|id| by_id.remove(id))
+            .filter(|d| !d.json.is_empty())
+            .collect();
+        return Ok((answer, ordered));
+    }
+    Err(ApiError::Internal("a page was asked for more than twice".into()))
 }
 
 fn not_found(reference: &str) -> ApiError {
@@ -329,8 +361,9 @@ pub async fn get_institute(
     );
     check.finish()?;
     let reference = path.into_inner();
+    let currency = filters::display_currency(&state, params.currency.as_deref())?;
+    let rates = state.read.read()?.reference.rates.clone();
     let (tag, json) = db(&state, move |conn| {
-        let currency = filters::display_currency(conn, params.currency.as_deref())?;
         let id = resolve(conn, &reference)?;
         let doc = documents::read(conn, &id)?.ok_or_else(|| not_found(&reference))?;
         if currency.is_none() && include.is_empty() {
@@ -340,7 +373,7 @@ pub async fn get_institute(
             .record()
             .map_err(|e| ApiError::Internal(format!("stored document of {id}: {e}")))?;
         if let Some(c) = &currency {
-            record.convert_money(&rates(conn)?, c);
+            record.convert_money(&rates, c);
         }
         if include.iter().any(|i| i == "ancestors") {
             record.ancestors = Some(store::ancestors(conn, &id)?);
@@ -400,10 +433,10 @@ pub async fn get_budgets(
     check_names(req.query_string(), &["currency"])?;
     let params: CurrencyParams = parse_query(req.query_string(), &["currency"])?;
     let reference = path.into_inner();
+    let currency = filters::display_currency(&state, params.currency.as_deref())?;
+    let rates = state.read.read()?.reference.rates.clone();
     let series = db(&state, move |conn| {
-        let currency = filters::display_currency(conn, params.currency.as_deref())?;
         let id = resolve(conn, &reference)?;
-        let rates = rates(conn)?;
         let mut series =
             store::budget_series(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))?;
         if let Some(c) = &currency {

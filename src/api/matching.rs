@@ -2,7 +2,7 @@
 //! (GET) or up to a hundred in order (POST).
 
 use super::params::{check_names, parse_query, Checker};
-use super::{db, AppState};
+use super::AppState;
 use crate::error::{ApiError, FieldError};
 use crate::model::institute::{InstituteRef, InstituteStatus};
 use crate::model::matching::{MatchIndex, MatchType};
@@ -184,15 +184,16 @@ async fn answer_all(
     min_score: f64,
     limit: usize,
 ) -> Result<Vec<MatchResult>, ApiError> {
-    let shared = state.match_index.clone();
-    db(state, move |conn| {
-        let built = shared.get(conn)?;
+    // Off the event loop: a batch of a hundred takes a while.
+    let model = state.read.clone();
+    web::block(move || {
+        let read = model.read()?;
         Ok(affiliations
             .into_iter()
-            .map(|a| answer(&built.index, a, min_score, limit))
+            .map(|a| answer(&read.matcher, a, min_score, limit))
             .collect())
     })
-    .await
+    .await?
 }
 
 /// Match an affiliation to institutes

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod changes;
+pub mod consistency;
 pub mod curation;
 pub mod export;
 pub mod figures;
@@ -12,7 +13,6 @@ pub mod filters;
 pub mod health;
 pub mod institutes;
 pub mod limits;
-pub mod match_index;
 pub mod matching;
 pub mod metrics;
 pub mod observe;
@@ -41,10 +41,9 @@ use utoipa_swagger_ui::SwaggerUi;
 pub struct AppState {
     pub pool: Pool,
     pub backend: Backend,
-    /// List totals already counted, by filter, valid while the registry's generation holds.
-    pub totals: std::sync::Arc<Derived<i64>>,
-    /// Aggregate responses (`/v1/stats`, `/v1/countries`) already computed, by query.
-    pub reports: std::sync::Arc<Derived<actix_web::web::Bytes>>,
+    /// What lists, search, totals, aggregates and matching read: this process's projection of
+    /// the registry, following its change sequence.
+    pub read: std::sync::Arc<crate::read::ReadModel>,
     /// Rate and in-flight limits (none unless set with [`AppState::with_limits`]).
     pub limits: limits::Limits,
     /// The per-client rate limiter, when `limits.rate_limit` is set.
@@ -53,8 +52,6 @@ pub struct AppState {
     pub metrics: std::sync::Arc<metrics::Metrics>,
     /// The SQLite file the pool opened, which readiness checks is still there.
     pub database_file: Option<std::sync::Arc<health::DatabaseFile>>,
-    /// The affiliation matcher's index, current with the registry's generation.
-    pub match_index: std::sync::Arc<match_index::SharedMatchIndex>,
 }
 
 /// Runs store code on the blocking pool with a pooled connection.
@@ -72,6 +69,25 @@ where
         })
     })
     .await?
+}
+
+/// Runs a write's store code, then brings the read model up to the changes it made, so that
+/// the writer's next read through this process sees them.
+pub async fn write<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let read = state.read.clone();
+    db(state, move |conn| {
+        let value = f(conn)?;
+        if let Err(e) = read.apply(conn) {
+            // The write is committed; the follower applies it shortly.
+            log::warn!("read model: applying this process's own write failed: {e}");
+        }
+        Ok(value)
+    })
+    .await
 }
 
 #[derive(OpenApi)]
@@ -467,24 +483,33 @@ pub fn build_app(
 }
 
 impl AppState {
-    /// The state of a server without limits; on SQLite it remembers the database file the
-    /// pool has open, for readiness.
-    pub fn new(pool: Pool, backend: Backend) -> AppState {
+    /// The state of a server without limits, on the database at `url` that `pool` opens: it
+    /// builds the read model and starts following the registry's changes; on SQLite it
+    /// remembers the database file the pool has open, for readiness.
+    pub fn new(pool: Pool, url: &str) -> Result<AppState, String> {
+        let backend = Backend::from_url(url);
         let database_file = match backend {
             Backend::Sqlite => health::DatabaseFile::of_pool(&pool).map(std::sync::Arc::new),
             Backend::Postgres => None,
         };
-        AppState {
+        let read = {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            crate::read::ReadModel::build(&mut conn)
+                .map_err(|e| format!("cannot build the read model: {e}"))?
+        };
+        read.follow(
+            crate::db::ConnectionManager::new(url),
+            std::time::Duration::from_millis(FOLLOW_POLL_MS),
+        );
+        Ok(AppState {
             pool,
             backend,
-            totals: Default::default(),
-            reports: Default::default(),
+            read,
             limits: limits::Limits::default(),
             limiter: None,
             metrics: Default::default(),
             database_file,
-            match_index: Default::default(),
-        }
+        })
     }
 
     /// The same state with these rate and in-flight limits.
@@ -500,54 +525,6 @@ impl AppState {
     }
 }
 
-/// Values derived from the registry (list totals, aggregates), remembered by key: each stays
-/// right until any write commits, which changes the registry's generation (kept in the
-/// database, so every server process agrees on it).
-pub struct Derived<T> {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, T)>>,
-}
-
-impl<T> Default for Derived<T> {
-    fn default() -> Self {
-        Derived {
-            entries: Default::default(),
-        }
-    }
-}
-
-impl<T: Clone> Derived<T> {
-    /// At most this many keys are remembered; beyond, the cache starts afresh.
-    const CAPACITY: usize = 4096;
-
-    pub fn get(&self, key: &str, generation: i64) -> Option<T> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|(g, _)| *g == generation)
-            .map(|(_, v)| v.clone())
-    }
-
-    pub fn put(&self, key: String, generation: i64, value: T) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= Self::CAPACITY {
-                entries.clear();
-            }
-            entries.insert(key, (generation, value));
-        }
-    }
-
-    /// The value of `key` at `generation`, computed by `make` when not remembered.
-    pub fn get_or<E>(
-        &self,
-        key: String,
-        generation: i64,
-        make: impl FnOnce() -> Result<T, E>,
-    ) -> Result<T, E> {
-        if let Some(v) = self.get(&key, generation) {
-            return Ok(v);
-        }
-        let v = make()?;
-        self.put(key, generation, v.clone());
-        Ok(v)
-    }
-}
+/// How often the read model looks for other processes' changes when nothing woke it (on
+/// PostgreSQL a notification wakes it at once).
+const FOLLOW_POLL_MS: u64 = 250;

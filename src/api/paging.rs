@@ -1,7 +1,7 @@
 //! Opaque keyset cursors and the `Link: rel="next"` header.
 
 use crate::error::ApiError;
-use crate::store::institutes::{Keyset, SortField, SortKey, SortValue};
+use crate::read::query::{Keyset, SortField, SortKey, SortValue};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -75,7 +75,7 @@ pub fn decode_cursor(raw: &str, sort: &str, keys: &[SortKey]) -> Result<Keyset, 
     let values_ok = cursor.v.len() == keys.len()
         && cursor.v.iter().zip(keys).all(|(v, k)| match (k.field, v) {
             (SortField::Name, SortValue::Text(t)) => text_ok(t),
-            (SortField::Relevance, SortValue::Int(t)) => (0..=3).contains(t),
+            (SortField::Relevance, SortValue::Float(r)) => r.is_finite(),
             (SortField::Founded | SortField::Headcount, SortValue::Int(_) | SortValue::Null) => {
                 true
             }

@@ -5,7 +5,9 @@ use super::params::{parse_query, Checker};
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::reference::{CountryDetail, CountrySummary, ExchangeRate, Program, Sector};
+use crate::read::aggregates;
 use crate::store::reference as store;
+use super::preconditions::SEQUENCE;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,10 +57,24 @@ pub struct ExchangeRateList {
 pub async fn list_sectors(
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<web::Json<SectorList>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     no_query(&req)?;
-    let items = db(&state, |conn| Ok(store::sectors_with_counts(conn)?)).await?;
-    Ok(web::Json(SectorList { items }))
+    let read = state.read.read()?;
+    let counts = aggregates::sector_counts(&read);
+    let items = read
+        .reference
+        .sectors
+        .values()
+        .map(|s| Sector {
+            institutes: counts.get(&s.slug).copied().unwrap_or(0),
+            slug: s.slug.clone(),
+            name: s.name.clone(),
+            description: s.description.clone(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((SEQUENCE, state.read.sequence().to_string()))
+        .json(SectorList { items }))
 }
 
 /// List countries
@@ -84,28 +100,17 @@ pub async fn list_countries(
 ) -> Result<HttpResponse, ApiError> {
     super::params::check_names(req.query_string(), &["currency"])?;
     let params: super::filters::CurrencyParams = parse_query(req.query_string(), &["currency"])?;
-    let reports = state.reports.clone();
-    let key = format!("countries?{}", req.query_string());
-    let body = db(&state, move |conn| {
-        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
-        let generation = crate::store::write::sequence_head(conn)?;
-        reports.get_or(key, generation, || {
-            let mut items = store::countries_with_activity(conn)?;
-            if let Some(c) = &currency {
-                let rates = store::rates(conn)?;
-                for item in &mut items {
-                    item.convert_money(&rates, c);
-                }
-            }
-            serde_json::to_vec(&CountryList { items })
-                .map(actix_web::web::Bytes::from)
-                .map_err(|e| ApiError::Internal(e.to_string()))
-        })
-    })
-    .await?;
+    let currency = super::filters::display_currency(&state, params.currency.as_deref())?;
+    let read = state.read.read()?;
+    let mut items = aggregates::country_summaries(&read);
+    if let Some(c) = &currency {
+        for item in &mut items {
+            item.convert_money(&read.reference.rates, c);
+        }
+    }
     Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+        .insert_header((SEQUENCE, state.read.sequence().to_string()))
+        .json(CountryList { items }))
 }
 
 /// Get one country
@@ -141,17 +146,25 @@ pub async fn get_country(
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(not_found);
     }
-    let detail = db(&state, move |conn| {
-        let currency = super::filters::display_currency(conn, params.currency.as_deref())?;
-        let rates = store::rates(conn)?;
-        let mut detail = store::country(conn, &code, &rates)?;
-        if let (Some(d), Some(c)) = (&mut detail, &currency) {
-            d.convert_money(&rates, c);
-        }
-        Ok(detail)
+    let currency = super::filters::display_currency(&state, params.currency.as_deref())?;
+    let (summary, rates) = {
+        let read = state.read.read()?;
+        let summary = aggregates::country_summary(&read, &code).ok_or(not_found)?;
+        (summary, read.reference.rates.clone())
+    };
+    let program_list = db(&state, move |conn| {
+        Ok(store::programs_of(conn, std::slice::from_ref(&code), &rates)?)
     })
     .await?;
-    detail.map(web::Json).ok_or(not_found)
+    let mut detail = CountryDetail {
+        institutes_url: format!("/v1/institutes?country={}", summary.code),
+        summary,
+        program_list,
+    };
+    if let Some(c) = &currency {
+        detail.convert_money(&state.read.read()?.reference.rates, c);
+    }
+    Ok(web::Json(detail))
 }
 
 /// Filter of the programme list.
@@ -196,6 +209,7 @@ pub async fn list_programs(
         .into_iter()
         .map(|c| c.to_ascii_uppercase())
         .collect();
+    let currency = super::filters::display_currency(&state, query.currency.as_deref());
     let items = db(&state, move |conn| {
         if !jurisdictions.is_empty() {
             let known = store::country_codes(conn)?;
@@ -206,7 +220,7 @@ pub async fn list_programs(
                 );
             }
         }
-        let currency = match super::filters::display_currency(conn, query.currency.as_deref()) {
+        let currency = match currency {
             Ok(c) => c,
             Err(e) => {
                 check.errors.extend(e.to_problem().errors);

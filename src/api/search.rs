@@ -1,11 +1,11 @@
 //! `/v1/institutes/suggest`: a search box's completions.
 
 use super::params::{check_names, parse_query, Checker};
-use super::{db, AppState};
+use super::AppState;
 use crate::error::ApiError;
 use crate::model::institute::InstituteStatus;
-use crate::store::institutes::{self as store, InstituteFilter, SortField, SortKey};
-use crate::store::search::{self, Tier};
+use crate::read::query::{InstituteFilter, SortField, SortKey};
+use crate::read::Tier;
 use actix_web::{get, web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -121,38 +121,41 @@ pub async fn suggest(
     let q = required_text(&mut check, "q", params.q.as_deref(), 100);
     let limit = check.int("limit", params.limit.as_deref(), 1, 20, 10);
     check.finish()?;
-    let items = db(&state, move |conn| {
-        let Some(plan) = search::plan(conn, &q)? else {
-            return Ok(Vec::new());
-        };
-        let filter = InstituteFilter {
-            statuses: vec![InstituteStatus::Active],
-            search: Some(plan.clone()),
-            ..InstituteFilter::default()
-        };
-        let keys = [
-            SortKey {
-                field: SortField::Relevance,
-                descending: false,
-            },
-            SortKey {
-                field: SortField::Name,
-                descending: false,
-            },
-        ];
-        let (rows, _) = store::page_rows(conn, &filter, &keys, None, limit, None)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Suggestion {
-                match_type: plan.tier_of(&r).into(),
-                id: r.id,
-                slug: r.slug,
-                name: r.name,
-                acronym: r.acronym,
-                country: r.country,
+    let read = state.read.read()?;
+    let Some(found) = state.read.search(&read, &q)? else {
+        return Ok(web::Json(SuggestionList { items: Vec::new() }));
+    };
+    let filter = InstituteFilter {
+        statuses: vec![InstituteStatus::Active],
+        ..InstituteFilter::default()
+    };
+    let set = read.table.matching(&filter, Some(&found.hits));
+    let keys = [
+        SortKey {
+            field: SortField::Relevance,
+            descending: false,
+        },
+        SortKey {
+            field: SortField::Name,
+            descending: false,
+        },
+    ];
+    let ords = read
+        .table
+        .ordered(&set, &keys, None, Some(limit as usize), &found.scores);
+    let items = ords
+        .into_iter()
+        .filter_map(|o| {
+            let r = read.table.row(o)?;
+            Some(Suggestion {
+                match_type: found.tiers.get(&o).copied().unwrap_or(Tier::Words).into(),
+                id: r.id.to_string(),
+                slug: r.slug.to_string(),
+                name: r.name.to_string(),
+                acronym: r.acronym.as_deref().map(str::to_string),
+                country: read.table.country_names.name(r.country).to_string(),
             })
-            .collect())
-    })
-    .await?;
+        })
+        .collect();
     Ok(web::Json(SuggestionList { items }))
 }

@@ -2,16 +2,16 @@
 
 use super::filters::{self, FilterParams, FILTER_NAMES};
 use super::params::{check_names_into, parse_query, Checker};
-use super::{db, AppState};
+use super::consistency;
+use super::preconditions::SEQUENCE;
+use super::AppState;
 use crate::error::ApiError;
 use crate::model::money::RateUsed;
-use crate::model::stats::{Accumulator, Group};
-use crate::store::institutes::{group_rows, GroupBy};
-use crate::store::reference::{country_names, rates, sector_names};
-use actix_web::web::Bytes;
+use crate::model::stats::Group;
+use crate::read::aggregates;
+use crate::read::query::GroupBy;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// How to group.
@@ -93,75 +93,42 @@ pub async fn get_stats(
             }
         },
     };
-    let reports = state.reports.clone();
-    let key = format!("stats?{}", req.query_string());
-    let body = db(&state, move |conn| {
-        let generation = crate::store::write::sequence_head(conn)?;
-        reports.get_or(key, generation, || {
-            let report = stats_report(conn, raw, group_by, check)?;
-            serde_json::to_vec(&report)
-                .map(Bytes::from)
-                .map_err(|e| ApiError::Internal(e.to_string()))
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
-}
-
-fn stats_report(
-    conn: &mut crate::db::DbConnection,
-    raw: filters::RawFilter,
-    group_by: Option<(GroupBy, String)>,
-    mut check: Checker,
-) -> Result<StatsReport, ApiError> {
-    {
-        let rates = rates(conn)?;
-        let currency = raw.currency.clone().unwrap_or_else(|| "USD".into());
-        let filter = filters::resolve(conn, raw, &rates, &mut check)?;
-        let rate = rates.latest_rate(&currency);
-        if rate.is_none() && check.errors.iter().all(|e| e.field != "currency") {
-            check.fail(
-                "currency",
-                format!("no exchange rate is known for '{currency}'; see /v1/exchange-rates"),
-            );
-        }
-        check.finish()?;
-        let (Some((by, name)), Some(rate)) = (group_by, rate) else {
-            return Err(ApiError::Internal(
-                "stats checked without a grouping".into(),
-            ));
-        };
-        let rows = group_rows(conn, &filter, by)?;
-        let labels: HashMap<String, String> = match by {
-            GroupBy::Country => country_names(conn)?.into_iter().collect(),
-            GroupBy::Sector => sector_names(conn)?.into_iter().collect(),
-            _ => HashMap::new(),
-        };
-        let mut acc = Accumulator::default();
-        let mut count = 0;
-        for (key, headcount, budget) in rows {
-            // Sector rows repeat an institute once per sector; count institutes only once.
-            if by != GroupBy::Sector {
-                count += 1;
-            }
-            acc.add(key, headcount, budget);
-        }
-        if by == GroupBy::Sector {
-            count = crate::store::institutes::count(conn, &filter)?;
-        }
+    let currency = raw.currency.clone().unwrap_or_else(|| "USD".into());
+    let min_sequence = raw.min_sequence;
+    let (filter, mut check) = filters::resolve(&state, raw, check).await?;
+    let rate = state.read.read()?.reference.rates.latest_rate(&currency);
+    if rate.is_none() && check.errors.iter().all(|e| e.field != "currency") {
+        check.fail(
+            "currency",
+            format!("no exchange rate is known for '{currency}'; see /v1/exchange-rates"),
+        );
+    }
+    check.finish()?;
+    consistency::reach(&state, min_sequence).await?;
+    let (Some((by, name)), Some(rate)) = (group_by, rate) else {
+        return Err(ApiError::Internal("stats checked without a grouping".into()));
+    };
+    let (report, sequence) = {
+        let read = state.read.read()?;
+        let sequence = state.read.sequence();
+        let (set, _) = state.read.matching(&read, &filter)?;
+        let acc = aggregates::group(&read, &set, by);
         let groups = acc.finish(rate.units_per_usd, |k| match by {
             GroupBy::FoundedDecade => Some(format!("{k}s")),
-            GroupBy::Country | GroupBy::Sector => labels.get(k).cloned(),
+            GroupBy::Country => read.reference.countries.get(k).map(|c| c.name.clone()),
+            GroupBy::Sector => read.reference.sectors.get(k).map(|s| s.name.clone()),
             _ => Some(k.to_string()),
         });
-        Ok(StatsReport {
+        let report = StatsReport {
             group_by: name,
             currency,
             rate,
-            count,
+            count: set.len() as i64,
             groups,
-        })
-    }
+        };
+        (report, sequence)
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((SEQUENCE, sequence.to_string()))
+        .json(report))
 }

@@ -81,6 +81,21 @@ impl Accumulator {
         }
     }
 
+    /// Adds a whole group at once: its count and the values of those of its institutes that
+    /// have them.
+    pub fn add_group(
+        &mut self,
+        key: Option<String>,
+        count: i64,
+        headcounts: Vec<f64>,
+        budgets_usd: Vec<f64>,
+    ) {
+        let g = self.groups.entry(key).or_default();
+        g.0 += count;
+        g.1.extend(headcounts);
+        g.2.extend(budgets_usd);
+    }
+
     /// The groups, largest first (then by key, the keyless group last), with budgets
     /// converted from USD at `units_per_usd` and labelled by `label`.
     pub fn finish(self, units_per_usd: f64, label: impl Fn(&str) -> Option<String>) -> Vec<Group> {

@@ -6,10 +6,10 @@ pub mod generate;
 pub mod history;
 pub mod institutes;
 pub mod keys;
+pub mod projection;
 pub mod matching;
 pub mod reference;
 pub mod rows;
-pub mod search;
 pub mod seed;
 pub mod write;
 

@@ -436,6 +436,7 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
     let (db, pool, app) = app().await;
     // A registry of some size, made before the mirror starts.
     institute_registry::store::generate::generate(&mut pool.get().unwrap(), 21_000, 3).unwrap();
+    settle(&app).await;
 
     // The mirror: an export, then the changes after the sequence it states.
     let export = get(&app, "/v1/institutes?format=ndjson&status=all").await;

@@ -366,10 +366,7 @@ async fn match_holds_at_scale() {
     let url = std::env::var("MATCH_EVAL_DATABASE_URL")
         .expect("MATCH_EVAL_DATABASE_URL names a registry made with `generate`");
     let pool = institute_registry::db::connect(&url, 4).expect("connect");
-    let state = institute_registry::api::AppState::new(
-        pool,
-        institute_registry::db::Backend::from_url(&url),
-    );
+    let state = institute_registry::api::AppState::new(pool, &url).expect("the app state");
     let app = actix_web::test::init_service(institute_registry::api::build_app(state)).await;
     let size = get_ok(&app, "/v1/institutes?status=all&limit=1").await["total"].clone();
     let all = held_out(&app, &format!("held-out strings, registry of {size}")).await;

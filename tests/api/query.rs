@@ -245,6 +245,7 @@ async fn query_errors_name_their_parameter() {
 async fn large_registry_pages_walk_the_sort_index_correctly() {
     let (_db, pool, app) = app().await;
     institute_registry::store::generate::generate(&mut pool.get().unwrap(), 3000, 7).unwrap();
+    settle(&app).await;
     let sectors = "&sector=healthcare,environment,robotics,language,education-talent,finance,machine-learning";
     for filter in [
         "",

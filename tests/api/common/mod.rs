@@ -110,7 +110,7 @@ pub async fn app() -> (
     >,
 ) {
     let (test_db, pool) = seeded();
-    let state = AppState::new(pool.clone(), test_db.backend());
+    let state = AppState::new(pool.clone(), &test_db.url).expect("the app state");
     let service = test::init_service(build_app(state)).await;
     (test_db, pool, service)
 }
@@ -297,4 +297,21 @@ where
             None => return out,
         }
     }
+}
+
+/// Waits until the app's read model reflects every committed change (writes made beside the
+/// app, straight through the store, reach it through its follower).
+pub async fn settle<S, B>(app: &S) -> i64
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let head: i64 = get(app, "/v1/changes?limit=1")
+        .await
+        .header("registry-sequence")
+        .expect("the head of the sequence")
+        .parse()
+        .unwrap();
+    get_ok(app, &format!("/v1/institutes?limit=1&min_sequence={head}")).await;
+    head
 }
