@@ -4,6 +4,8 @@
 # listening port rewritten), as docker-compose.yml arranges them. Checks that:
 #   - requests alternate between the replicas (nginx's access log names the replica);
 #   - a write through the balancer is seen at once by reads served by either replica;
+#   - a write through one replica reaches the other's lists and search (its read model, fed by
+#     the change sequence) within 1 s, and at once for a read that sends `min_sequence`;
 #   - with one replica stopped (SIGTERM), every read still answers 200;
 #   - a rolling restart (each replica stopped with SIGTERM and started again, waiting for the
 #     restarted one to be ready and nginx's fail_timeout) under 10 s of load through the
@@ -96,6 +98,28 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH "$BASE/v1/institutes/mila
 [[ $code == 412 ]] || fail "a write with the stale ETag answered $code, not 412"
 echo "a write with the old ETag through the balancer: 412"
 
+echo "== a write through api1 reaches api2's search within 1 s, and at once with min_sequence"
+alias_token="zq$$x$RANDOM"
+etag=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$P1/v1/institutes/vector-institute" | tr -d '\r' | awk 'tolower($1)=="etag:"{print $2}')
+sequence=$(curl -fsS -D - -o /dev/null -X PATCH "http://127.0.0.1:$P1/v1/institutes/vector-institute" \
+  -H "Authorization: Bearer $KEY" -H 'Content-Type: application/merge-patch+json' -H "If-Match: $etag" \
+  -d "{\"aliases\": [\"Vector $alias_token\"]}" | tr -d '\r' | awk 'tolower($1)=="registry-sequence:"{print $2}')
+[[ -n $sequence ]] || fail "the write answered no Registry-Sequence"
+found=$(curl -fsS "http://127.0.0.1:$P2/v1/institutes?q=$alias_token&min_sequence=$sequence" | python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])')
+[[ $found == 1 ]] || fail "api2 with min_sequence=$sequence found $found institutes for the new alias, not 1"
+echo "api2 with min_sequence=$sequence: found at once"
+alias_token="zq$$y$RANDOM"
+etag=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$P1/v1/institutes/vector-institute" | tr -d '\r' | awk 'tolower($1)=="etag:"{print $2}')
+curl -fsS -o /dev/null -X PATCH "http://127.0.0.1:$P1/v1/institutes/vector-institute" \
+  -H "Authorization: Bearer $KEY" -H 'Content-Type: application/merge-patch+json' -H "If-Match: $etag" \
+  -d "{\"aliases\": [\"Vector $alias_token\"]}"
+written=$(date +%s.%N)
+until [[ $(curl -fsS "http://127.0.0.1:$P2/v1/institutes?q=$alias_token" | python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])') == 1 ]]; do
+  python3 -c "import sys, time; sys.exit(time.time() - $written > 1.0)" || fail "api2 did not see the write within 1 s"
+  sleep 0.02
+done
+echo "api2 without min_sequence: saw the write after $(python3 -c "import time; print(f'{time.time() - $written:.2f}')") s"
+
 echo "== api1 stopped (SIGTERM): reads keep answering"
 kill -TERM "$API1"; wait "$API1" 2>/dev/null || true
 for i in $(seq 1 10); do
@@ -119,12 +143,12 @@ local paths = { "/v1/institutes/mila", "/v1/institutes?country=US&sort=-budget",
   "/v1/stats?group_by=country", "/v1/institutes?q=turing" }
 local i = 0
 local key = os.getenv("KEY")
--- One request in ten a write (no If-Match, so that the writes cannot conflict with each other).
+-- One request in ten a write (If-Match: *, so that the writes cannot conflict with each other).
 function request()
   i = i + 1
   if i % 10 == 0 then
     return wrk.format("PATCH", "/v1/institutes/amii", { ["Authorization"] = "Bearer " .. key,
-      ["Content-Type"] = "application/merge-patch+json" }, '{"city": "Edmonton ' .. i .. '"}')
+      ["Content-Type"] = "application/merge-patch+json", ["If-Match"] = "*" }, '{"city": "Edmonton ' .. i .. '"}')
   end
   return wrk.format("GET", paths[i % #paths + 1])
 end

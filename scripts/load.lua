@@ -3,8 +3,12 @@
 -- Reads (one in each ten requests is a write, the others are reads in these shares):
 --   40% one institute by slug (three synthetic for one seed slug), 25% filtered and sorted
 --   lists, 15% search and suggest, 10% stats, 5% countries, 5% an institute's budget series.
--- Writes: PATCH application/merge-patch+json to synthetic institutes, each setting
---   `description` to a token unique to the run ("load-<run>-<thread>-<seq>") and `city`.
+-- Writes: two in three are PATCH application/merge-patch+json to synthetic institutes, each
+--   setting `description` to a token unique to the run ("load-<run>-<thread>-<seq>"), `city`,
+--   and a `country` and `sectors` taken in turn from short lists (so filters, totals and
+--   aggregates change, not only free text); one in three adds a headcount entry (POST) to
+--   another synthetic institute, its `source` a token unique to the run and its year one that
+--   institute has no entry for yet (from 1900 up), so every acknowledged entry can be counted.
 --   Every wrk thread owns a disjoint set of institutes (from LOAD_WRITES); an institute gets
 --   no new write until the answer to its previous one came back (whichever of the thread's
 --   connections carried it), and each write sends If-Match with the ETag of the institute's
@@ -16,6 +20,7 @@
 --   LOAD_RUN        a token unique to this run
 --   LOAD_READS      file: the read paths of slugs, one per line, "synthetic\t/v1/…" or "seed\t/v1/…"
 --   LOAD_WRITES     file: "<thread>\t<institute id>\t<ETag>" per line
+--   LOAD_FIGURES    file: "<thread>\t<institute id>" per line, the headcount write targets
 --   LOAD_OUT        file done() writes: per-institute outcome and per-status counts
 --   LOAD_WRITE_EVERY  one write every this many requests (default 10)
 
@@ -102,10 +107,21 @@ function init(args)
     end
   end
   assert(#t_id > 0, "load.lua: thread " .. tid .. " owns no institute in LOAD_WRITES")
+  f_id, f_year, f_acked, f_inflight = {}, {}, {}, {}
+  for line in io.lines(env("LOAD_FIGURES")) do
+    local t, id = line:match("^(%d+)\t(%S+)$")
+    if tonumber(t) == tid then
+      local i = #f_id + 1
+      f_id[i], f_year[i], f_acked[i], f_inflight[i] = id, 1900, 0, 0
+    end
+  end
+  assert(#f_id > 0, "load.lua: thread " .. tid .. " owns no institute in LOAD_FIGURES")
+  f_pending = {}   -- token -> index of the headcount target it was sent to
+  f_cursor = 0
 
   pending = {}     -- token -> index of the institute it was sent to
   statuses = {}    -- status -> count, every response
-  counts = { reads = 0, writes = 0, acked = 0, skipped = 0, unmatched = 0 }
+  counts = { reads = 0, writes = 0, acked = 0, skipped = 0, unmatched = 0, figure_writes = 0, figure_acked = 0 }
   own_prefix = string.format('"description":"load-%s-%d-', run, tid)
   seq, cursor, n = 0, 0, 0
   math.randomseed(tid * 7919)
@@ -126,8 +142,37 @@ local function read_path()
   else return pick(budgets) end
 end
 
+local countries = { "US", "DE", "FR", "JP", "CA", "GB", "CN", "KR" }
+local sector_sets = {
+  '["robotics"]', '["healthcare","machine-learning"]', '["energy"]',
+  '["language","education-talent"]', '["finance","ai-safety"]',
+}
+
+-- A headcount entry for the next headcount target, or nil when its years are used up.
+local function figure_request()
+  f_cursor = f_cursor % #f_id + 1
+  if f_year[f_cursor] > 1999 then return nil end
+  seq = seq + 1
+  local token = string.format("load-%s-%d-f%d", run, tid, seq)
+  local year = f_year[f_cursor]
+  f_year[f_cursor] = year + 1
+  f_inflight[f_cursor] = f_inflight[f_cursor] + 1
+  f_pending[token] = f_cursor
+  counts.figure_writes = counts.figure_writes + 1
+  local body = string.format('{"year":%d,"researchers":%d,"basis":"headcount","source":"%s"}',
+    year, 100 + seq % 400, token)
+  return wrk.format("POST", "/v1/institutes/" .. f_id[f_cursor] .. "/headcounts", {
+    ["Authorization"] = auth,
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+
 -- The next write, or nil when every institute of the thread still awaits an answer.
 local function write_request()
+  if (seq % 3) == 2 then
+    local req = figure_request()
+    if req then return req end
+  end
   for _ = 1, #t_id do
     cursor = cursor % #t_id + 1
     if not t_busy[cursor] then
@@ -136,7 +181,8 @@ local function write_request()
       t_busy[cursor], t_inflight[cursor] = true, token
       pending[token] = cursor
       counts.writes = counts.writes + 1
-      local body = string.format('{"description":"%s","city":"Load %d-%d"}', token, tid, seq)
+      local body = string.format('{"description":"%s","city":"Load %d-%d","country":"%s","sectors":%s}',
+        token, tid, seq, countries[seq % #countries + 1], sector_sets[seq % #sector_sets + 1])
       return wrk.format("PATCH", "/v1/institutes/" .. t_id[cursor], {
         ["Authorization"] = auth,
         ["Content-Type"] = "application/merge-patch+json",
@@ -163,6 +209,19 @@ function response(status, headers, body)
   -- A write's answer is the institute itself, carrying the token the write set. Reads never
   -- fetch a write target by itself, and lists start with {"items", so only a write's answer
   -- (2xx) can match a pending token here.
+  if status == 201 and body ~= nil then
+    local token = body:match('"source":"(load%-[%w]+%-%d+%-f%d+)"')
+    local i = token and f_pending[token]
+    if i then
+      f_pending[token] = nil
+      f_inflight[i] = f_inflight[i] - 1
+      f_acked[i] = f_acked[i] + 1
+      counts.figure_acked = counts.figure_acked + 1
+    else
+      counts.unmatched = counts.unmatched + 1
+    end
+    return
+  end
   if status >= 200 and status < 300 and body ~= nil and body:sub(1, 6) == '{"id":' then
     local token = body:match('"description":"(load%-[%w]+%-%d+%-%d+)"')
     local i = token and pending[token]
@@ -182,7 +241,7 @@ end
 
 function done(summary, latency, requests)
   local out = assert(io.open(os.getenv("LOAD_OUT"), "w"))
-  local total = { reads = 0, writes = 0, acked = 0, skipped = 0, unmatched = 0 }
+  local total = { reads = 0, writes = 0, acked = 0, skipped = 0, unmatched = 0, figure_writes = 0, figure_acked = 0 }
   local by_status = {}
   for _, thread in ipairs(threads) do
     local tid = thread:get("tid")
@@ -193,6 +252,10 @@ function done(summary, latency, requests)
       -- came: then its status is counted below and the run fails anyway).
       out:write(string.format("institute\t%d\t%s\t%d\t%s\t%s\n", tid, ids[i], acked[i],
         last[i] == "" and "-" or last[i], inflight[i] == "" and "-" or inflight[i]))
+    end
+    local fids, facked, finflight = thread:get("f_id"), thread:get("f_acked"), thread:get("f_inflight")
+    for i = 1, #fids do
+      out:write(string.format("figures\t%d\t%s\t%d\t%d\n", tid, fids[i], facked[i], finflight[i]))
     end
     for k, v in pairs(thread:get("counts")) do total[k] = total[k] + v end
     for s, c in pairs(thread:get("statuses")) do by_status[s] = (by_status[s] or 0) + c end

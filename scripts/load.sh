@@ -13,7 +13,8 @@
 #   THREADS (2), CONNECTIONS (8)  of wrk
 #   TIMEOUT (10s)                 wrk's per-request timeout (wrk's own default is 2s)
 #   WORKERS (2), POOL_SIZE (8)    of the server
-#   WRITE_TARGETS (32)            institutes each wrk thread writes to
+#   WRITE_TARGETS (32)            institutes each wrk thread writes to, and as many again that
+#                                 it adds headcount entries to
 #   READ_SAMPLE (1000)            synthetic institutes read by slug
 #   LOAD_DIR (target/load)        the generated SQLite file, the server's log, the run's files
 #   RUST_LOG (warn)               of the server; with `info` it logs every request with its
@@ -24,7 +25,8 @@
 # through the API: its description must be the last token whose write was acknowledged (2xx),
 # its version and its history total must have grown by exactly the number of acknowledged
 # writes (a write still unanswered when wrk stopped may or may not have landed: one more is
-# allowed then, and only then). Exit status 1 on any non-2xx response, socket error, or lost or
+# allowed then, and only then); every institute given headcount entries must hold exactly the
+# acknowledged ones more (plus at most those unanswered at the stop). Exit status 1 on any non-2xx response, socket error, or lost or
 # extra update.
 #
 # Needs wrk (Debian package `wrk`; installed when missing), curl, python3, and psql for a
@@ -47,8 +49,8 @@ BIN=target/release/institute-registry
 mkdir -p "$LOAD_DIR"
 LOAD_DIR=$(cd "$LOAD_DIR" && pwd)
 
-if (( WRITE_TARGETS * THREADS > INSTITUTES / 2 )); then
-  echo "WRITE_TARGETS × THREADS must be at most half of INSTITUTES" >&2
+if (( WRITE_TARGETS * THREADS > INSTITUTES / 4 )); then
+  echo "WRITE_TARGETS × THREADS must be at most a quarter of INSTITUTES" >&2
   exit 2
 fi
 if (( CONNECTIONS / THREADS >= WRITE_TARGETS )); then
@@ -104,7 +106,12 @@ def get(path):
 
 # Write targets: the last institutes generated, thread by thread; never read by slug below.
 targets = [(t + 1, f"ins_syn{n - 1 - t * per_thread - j:013d}") for t in range(threads) for j in range(per_thread)]
-written = {i for _, i in targets}
+figure_targets = [(t + 1, f"ins_syn{n - 1 - (threads + t) * per_thread - j:013d}") for t in range(threads) for j in range(per_thread)]
+written = {i for _, i in targets} | {i for _, i in figure_targets}
+
+def entries(i):
+    _, _, series = get(f"/v1/institutes/{i}/headcounts")
+    return len(series["items"] if isinstance(series, dict) else series)
 before = {}
 with open(f"{out}/writes.tsv", "w") as f:
     for t, i in targets:
@@ -115,11 +122,15 @@ with open(f"{out}/writes.tsv", "w") as f:
         _, _, hist = get(f"/v1/institutes/{i}/history?limit=1")
         before[i] = {"version": rec["version"], "history": hist["total"], "description": rec.get("description")}
         f.write(f"{t}\t{i}\t{headers.get('ETag')}\n")
+with open(f"{out}/figures.tsv", "w") as f:
+    for t, i in figure_targets:
+        before[i] = {"headcounts": entries(i)}
+        f.write(f"{t}\t{i}\n")
 json.dump(before, open(f"{out}/before.json", "w"))
 
 # Read sample: synthetic institutes by slug (looked up 100 at a time), and the seed's slugs.
 rng = random.Random(1)
-ids = [f"ins_syn{k:013d}" for k in rng.sample(range(n - threads * per_thread), min(sample, n - threads * per_thread))]
+ids = [f"ins_syn{k:013d}" for k in rng.sample(range(n - 2 * threads * per_thread), min(sample, n - 2 * threads * per_thread))]
 slugs = []
 for k in range(0, len(ids), 100):
     _, _, page = get("/v1/institutes?status=all&limit=100&ids=" + ",".join(ids[k:k + 100]))
@@ -148,6 +159,7 @@ LOG_START=$(wc -l <"$LOAD_DIR/server.log")
 LOADAVG_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
 echo "load: ${DATABASE_URL%%\?*}, $INSTITUTES institutes; wrk $THREADS threads, $CONNECTIONS connections, ${DURATION}s; server $WORKERS workers, pool $POOL_SIZE"
 LOAD_KEY=$KEY LOAD_RUN=$RUN LOAD_READS=$LOAD_DIR/reads.tsv LOAD_WRITES=$LOAD_DIR/writes.tsv \
+  LOAD_FIGURES=$LOAD_DIR/figures.tsv \
   LOAD_OUT=$LOAD_DIR/outcome.tsv \
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout "$TIMEOUT" --latency -s scripts/load.lua "$BASE" \
   | tee "$LOAD_DIR/wrk.txt"
@@ -160,11 +172,13 @@ import json, re, sys, urllib.request
 base, out, rss_before, rss_after, load_before, load_after, cores, log_start, connections = sys.argv[1:10]
 wrk = open(f"{out}/wrk.txt").read()
 before = json.load(open(f"{out}/before.json"))
-statuses, counts, latency, summary, institutes = {}, {}, {}, {}, []
+statuses, counts, latency, summary, institutes, figures = {}, {}, {}, {}, [], []
 for line in open(f"{out}/outcome.tsv"):
     kind, *f = line.rstrip("\n").split("\t")
     if kind == "institute":
         institutes.append((f[1], int(f[2]), f[3], f[4]))
+    elif kind == "figures":
+        figures.append((f[1], int(f[2]), int(f[3])))
     elif kind == "status":
         statuses[int(f[0])] = int(f[1])
     elif kind == "count":
@@ -193,6 +207,13 @@ for i, acked, last, inflight in institutes:
                   f"now description {rec.get('description')!r}, version +{dv}, history +{dh}"
         (lost if dv < acked or rec.get("description") != expected else extra).append(problem)
 
+for i, acked, inflight in figures:
+    series = get(f"/v1/institutes/{i}/headcounts")
+    added = len(series["items"] if isinstance(series, dict) else series) - before[i]["headcounts"]
+    if not acked <= added <= acked + inflight:
+        problem = f"{i}: {acked} headcount entries acknowledged, {inflight} unanswered at stop; {added} added"
+        (lost if added < acked else extra).append(problem)
+
 def wrk_line(pattern):
     m = re.search(pattern, wrk, re.M)
     return m.group(1) if m else None
@@ -210,6 +231,7 @@ print(f"| requests | {requests} in {secs:.1f} s |")
 print(f"| throughput | {requests / secs:.1f} requests/s |")
 print(f"| reads sent / writes sent | {counts.get('reads', 0)} / {counts.get('writes', 0)} |")
 print(f"| writes acknowledged (2xx) | {counts.get('acked', 0)} on {len(institutes)} institutes ({inflight_at_stop} unanswered at stop) |")
+print(f"| headcount entries sent / acknowledged | {counts.get('figure_writes', 0)} / {counts.get('figure_acked', 0)} on {len(figures)} institutes |")
 print(f"| write answers matching no write in flight | {counts.get('unmatched', 0)} |")
 print(f"| latency p50 / p90 / p99 / max | {ms(latency['p50'])} / {ms(latency['p90'])} / {ms(latency['p99'])} / {ms(latency['max'])} |")
 print(f"| statuses | {', '.join(f'{s}: {c}' for s, c in sorted(statuses.items()))} |")
@@ -232,6 +254,8 @@ for n, line in enumerate(open(f"{out}/server.log", errors="replace")):
     method, path, ms = m.group(1), m.group(2), float(m.group(3))
     if method == "PATCH":
         key = "PATCH /v1/institutes/{synthetic}"
+    elif method == "POST":
+        key = "POST /v1/institutes/{synthetic}/headcounts"
     elif "ids=" in path or "/history" in path or "/ins_syn" in path or not path.startswith("/v1/"):
         continue  # set-up and verification, not the load
     elif path.startswith("/v1/institutes/synthetic-"):
@@ -257,7 +281,7 @@ unrecognised = inflight_at_stop > int(connections)
 if unrecognised:
     print(f"{inflight_at_stop} writes unanswered at stop, more than the {connections} connections")
 failed = (non2xx or socket or lost or extra or unrecognised or counts.get("unmatched", 0)
-          or counts.get("acked", 0) == 0)
+          or counts.get("acked", 0) == 0 or counts.get("figure_acked", 0) == 0)
 print("\nFAILED" if failed else "\nOK: no errors, every acknowledged write is there")
 sys.exit(1 if failed else 0)
 PY

@@ -238,7 +238,9 @@ impl Job {
         for id in ids {
             match docs.remove(id) {
                 Some(d) if !d.json.is_empty() => out.push(d),
-                Some(_) => out.extend(documents::read(&mut conn, id).map_err(std::io::Error::other)?),
+                Some(_) => {
+                    out.extend(documents::read(&mut conn, id).map_err(std::io::Error::other)?)
+                }
                 None => {}
             }
         }

@@ -364,10 +364,7 @@ pub struct CurrencyParams {
 }
 
 /// Checks a display currency: an ISO 4217 code the registry knows (upper-cased).
-pub fn display_currency(
-    state: &AppState,
-    raw: Option<&str>,
-) -> Result<Option<String>, ApiError> {
+pub fn display_currency(state: &AppState, raw: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     let code = raw.trim().to_ascii_uppercase();
     if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {

@@ -1,11 +1,11 @@
 //! `/v1/institutes`: the list, one record, and its figure series.
 
+use super::consistency;
 use super::export::{self, Format};
 use super::filters::{self, CurrencyParams, FilterParams, FILTER_NAMES};
 use super::paging::{decode_cursor, encode_cursor, next_link};
 use super::params::{check_names, check_names_into, parse_query, Checker};
 use super::preconditions::{with_document, SEQUENCE};
-use super::consistency;
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::figures::{BudgetSeries, HeadcountSeries};
@@ -203,9 +203,9 @@ pub async fn list_institutes(
         items.push(match &display {
             None => doc.json,
             Some(c) => {
-                let mut record: Institute = doc
-                    .record()
-                    .map_err(|e| ApiError::Internal(format!("stored document of {}: {e}", doc.id)))?;
+                let mut record: Institute = doc.record().map_err(|e| {
+                    ApiError::Internal(format!("stored document of {}: {e}", doc.id))
+                })?;
                 record.convert_money(&rates, c);
                 serde_json::to_string(&record)
                     .map_err(|e| ApiError::Internal(format!("serializing {}: {e}", doc.id)))?
@@ -247,14 +247,21 @@ async fn page(
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             let docs = documents::get_many(conn, &refs)?;
             let stale = docs.len() < refs.len() || docs.iter().any(|d| d.json.is_empty());
-            let head = if stale { Some(sequence_head(conn)?) } else { None };
+            let head = if stale {
+                Some(sequence_head(conn)?)
+            } else {
+                None
+            };
             Ok((docs, head))
         })
         .await?;
         let newest = docs.iter().map(|d| d.seq).max().unwrap_or(0);
         let behind = head.unwrap_or(0).max(newest);
         if attempt == 0 && behind > answer.sequence {
-            state.read.reached(behind, std::time::Duration::from_secs(1)).await;
+            state
+                .read
+                .reached(behind, std::time::Duration::from_secs(1))
+                .await;
             continue;
         }
         let mut by_id: std::collections::HashMap<String, documents::Document> =
@@ -267,7 +274,9 @@ async fn page(
             .collect();
         return Ok((answer, ordered));
     }
-    Err(ApiError::Internal("a page was asked for more than twice".into()))
+    Err(ApiError::Internal(
+        "a page was asked for more than twice".into(),
+    ))
 }
 
 fn not_found(reference: &str) -> ApiError {

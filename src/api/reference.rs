@@ -2,12 +2,12 @@
 
 use super::institutes::no_query;
 use super::params::{parse_query, Checker};
+use super::preconditions::SEQUENCE;
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::reference::{CountryDetail, CountrySummary, ExchangeRate, Program, Sector};
 use crate::read::aggregates;
 use crate::store::reference as store;
-use super::preconditions::SEQUENCE;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -153,7 +153,11 @@ pub async fn get_country(
         (summary, read.reference.rates.clone())
     };
     let program_list = db(&state, move |conn| {
-        Ok(store::programs_of(conn, std::slice::from_ref(&code), &rates)?)
+        Ok(store::programs_of(
+            conn,
+            std::slice::from_ref(&code),
+            &rates,
+        )?)
     })
     .await?;
     let mut detail = CountryDetail {

@@ -1,8 +1,8 @@
 //! `/v1/stats`: counts, totals and medians per group, over the list's filters.
 
+use super::consistency;
 use super::filters::{self, FilterParams, FILTER_NAMES};
 use super::params::{check_names_into, parse_query, Checker};
-use super::consistency;
 use super::preconditions::SEQUENCE;
 use super::AppState;
 use crate::error::ApiError;
@@ -106,7 +106,9 @@ pub async fn get_stats(
     check.finish()?;
     consistency::reach(&state, min_sequence).await?;
     let (Some((by, name)), Some(rate)) = (group_by, rate) else {
-        return Err(ApiError::Internal("stats checked without a grouping".into()));
+        return Err(ApiError::Internal(
+            "stats checked without a grouping".into(),
+        ));
     };
     let (report, sequence) = {
         let read = state.read.read()?;

@@ -53,19 +53,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
-        search_text -> Text,
-        acronym_key -> Nullable<Text>,
         document -> Text,
         etag -> Text,
         seq -> BigInt,
-    }
-}
-
-diesel::table! {
-    /// Every word of every search text (a view of the FTS5 index on SQLite, a table kept by a
-    /// trigger on PostgreSQL).
-    institute_vocab (term) {
-        term -> Text,
     }
 }
 

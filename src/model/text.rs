@@ -1,21 +1,5 @@
-//! Text comparison for search and matching: the searchable text of a record, the words of a
-//! query, and edit distances. Pure functions; the store decides how to look them up.
-
-use super::ids::fold;
-
-/// The text an institute is found by: its name, acronym and aliases, folded, one space apart.
-pub fn search_text(name: &str, acronym: Option<&str>, aliases: &[String]) -> String {
-    let mut parts = vec![fold(name)];
-    parts.extend(acronym.map(fold));
-    parts.extend(aliases.iter().map(|a| fold(a)));
-    parts.retain(|p| !p.is_empty());
-    parts.join(" ")
-}
-
-/// The folded acronym used for exact acronym matches.
-pub fn acronym_key(acronym: Option<&str>) -> Option<String> {
-    acronym.map(fold).filter(|a| !a.is_empty())
-}
+//! Text comparison for search and matching: the words of a query, and edit distances. Pure
+//! functions; the read model and the matcher decide how to look them up.
 
 /// The words of a folded text.
 pub fn words(folded: &str) -> Vec<&str> {
@@ -68,20 +52,6 @@ pub fn typo_budget(word: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_text_folds_every_name() {
-        assert_eq!(
-            search_text(
-                "Mila – Quebec AI Institute",
-                Some("Mila"),
-                &["Institut québécois d'intelligence artificielle".into()]
-            ),
-            "mila quebec ai institute mila institut quebecois d intelligence artificielle"
-        );
-        assert_eq!(acronym_key(Some("RIKEN AIP")).as_deref(), Some("riken aip"));
-        assert_eq!(acronym_key(Some(" - ")), None);
-    }
 
     #[test]
     fn edit_distance_counts_typos() {

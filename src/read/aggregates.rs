@@ -49,7 +49,9 @@ pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy) -> Accumulator {
             GroupBy::Country => add(i64::from(row.country)),
             GroupBy::Region => add(region_of.get(row.country as usize).copied().unwrap_or(NONE)),
             GroupBy::Kind => add(row.kind as i64),
-            GroupBy::FoundedDecade => add(row.founded.map_or(NONE, |y| i64::from(y.div_euclid(10) * 10))),
+            GroupBy::FoundedDecade => add(row
+                .founded
+                .map_or(NONE, |y| i64::from(y.div_euclid(10) * 10))),
             GroupBy::Sector => {
                 if row.sectors.is_empty() {
                     add(NONE);
@@ -65,7 +67,11 @@ pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy) -> Accumulator {
     for (key, (count, heads, budgets)) in groups {
         let name = (key != NONE).then(|| match by {
             GroupBy::Country => table.country_names.name(key as u16).to_string(),
-            GroupBy::Region => regions.get(key as usize).copied().unwrap_or_default().to_string(),
+            GroupBy::Region => regions
+                .get(key as usize)
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
             GroupBy::Sector => table.sector_names.name(key as u16).to_string(),
             GroupBy::Kind => kinds
                 .iter()
@@ -96,7 +102,13 @@ pub fn country_summary(state: &State, code: &str) -> Option<CountrySummary> {
         .table
         .country_names
         .get(code)
-        .and_then(|i| state.table.country_totals().get(i as usize).map(|(_, t)| *t))
+        .and_then(|i| {
+            state
+                .table
+                .country_totals()
+                .get(i as usize)
+                .map(|(_, t)| *t)
+        })
         .unwrap_or_default();
     Some(CountrySummary {
         code: country.code.clone(),

@@ -164,7 +164,11 @@ impl Bm25StatisticsProvider for Statistics<'_> {
         let value = term.value();
         let word = value.as_str().unwrap_or_default();
         Ok(u64::from(
-            self.words(term.field()).holders.get(word).copied().unwrap_or(0),
+            self.words(term.field())
+                .holders
+                .get(word)
+                .copied()
+                .unwrap_or(0),
         ))
     }
 }
@@ -183,7 +187,11 @@ impl Collector for Hits {
     type Fruit = Vec<(u32, f32)>;
     type Child = SegmentHits;
 
-    fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<SegmentHits> {
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<SegmentHits> {
         let name = segment.schema().get_field_name(self.ord).to_string();
         Ok(SegmentHits {
             ords: segment.fast_fields().u64(&name)?,

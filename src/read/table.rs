@@ -282,7 +282,10 @@ impl Table {
             return self.vocabulary.contains_key(prefix);
         }
         self.vocabulary
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .next()
             .is_some_and(|(w, _)| w.starts_with(prefix))
     }
@@ -428,7 +431,10 @@ impl Table {
             };
             for field in ORDERED {
                 let at = self.position(field, &row);
-                let order = self.orders.get_mut(&field).expect("every field has an order");
+                let order = self
+                    .orders
+                    .get_mut(&field)
+                    .expect("every field has an order");
                 if order.get(at) == Some(ord) {
                     order.remove(at);
                 } else if let Some(i) = order.iter().position(|o| o == ord) {
@@ -507,7 +513,9 @@ impl Table {
     /// The rows matching a filter (the search's hits, when it has a search).
     pub fn matching(&self, f: &InstituteFilter, hits: Option<&RoaringBitmap>) -> RoaringBitmap {
         let union = |maps: Vec<Option<&RoaringBitmap>>| -> RoaringBitmap {
-            maps.into_iter().flatten().fold(RoaringBitmap::new(), |a, b| a | b)
+            maps.into_iter()
+                .flatten()
+                .fold(RoaringBitmap::new(), |a, b| a | b)
         };
         let mut set = if f.statuses.is_empty() {
             self.live.clone()
@@ -524,7 +532,11 @@ impl Table {
             union(
                 codes
                     .iter()
-                    .map(|c| self.country_names.get(c).and_then(|i| self.countries.get(i as usize)))
+                    .map(|c| {
+                        self.country_names
+                            .get(c)
+                            .and_then(|i| self.countries.get(i as usize))
+                    })
                     .collect(),
             )
         };
@@ -538,7 +550,11 @@ impl Table {
             set &= union(
                 f.sectors
                     .iter()
-                    .map(|s| self.sector_names.get(s).and_then(|i| self.sectors.get(i as usize)))
+                    .map(|s| {
+                        self.sector_names
+                            .get(s)
+                            .and_then(|i| self.sectors.get(i as usize))
+                    })
                     .collect(),
             );
         }
@@ -607,13 +623,14 @@ impl Table {
         for k in keys {
             let o = match k.field {
                 SortField::Relevance => {
-                    let (sa, sb) = (scores.get(&a).unwrap_or(&0.0), scores.get(&b).unwrap_or(&0.0));
+                    let (sa, sb) = (
+                        scores.get(&a).unwrap_or(&0.0),
+                        scores.get(&b).unwrap_or(&0.0),
+                    );
                     sb.total_cmp(sa)
                 }
                 f if !k.descending => cmp_field(x, y, f),
-                f => match (x.value(f), y.value(f)) {
-                    (va, vb) => cmp_key(&va, &vb, true),
-                },
+                f => cmp_key(&x.value(f), &y.value(f), true),
             };
             if o != Ordering::Equal {
                 return o;
@@ -757,7 +774,10 @@ impl Table {
     /// How many active institutes each sector holds.
     pub fn sector_counts(&self) -> HashMap<String, u64> {
         let empty = RoaringBitmap::new();
-        let active = self.statuses.get(&InstituteStatus::Active).unwrap_or(&empty);
+        let active = self
+            .statuses
+            .get(&InstituteStatus::Active)
+            .unwrap_or(&empty);
         self.sectors
             .iter()
             .enumerate()

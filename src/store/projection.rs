@@ -36,9 +36,30 @@ pub struct Projected {
 }
 
 type Row = (
-    (String, String, String, String, Option<String>, String, String, String),
-    (String, Option<String>, Option<String>, Option<i32>, Option<i32>),
-    (Option<i32>, Option<i32>, Option<f64>, NaiveDateTime, NaiveDateTime),
+    (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+    ),
+    (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i32>,
+        Option<i32>,
+    ),
+    (
+        Option<i32>,
+        Option<i32>,
+        Option<f64>,
+        NaiveDateTime,
+        NaiveDateTime,
+    ),
 );
 
 /// The institutes with these ids that exist (all of them with `None`).
@@ -55,7 +76,13 @@ pub fn institutes(conn: &mut DbConnection, ids: Option<&[String]>) -> QueryResul
             i::kind,
             i::status,
         ),
-        (i::country, i::city, i::parent_id, i::founded, i::latest_researchers),
+        (
+            i::country,
+            i::city,
+            i::parent_id,
+            i::founded,
+            i::latest_researchers,
+        ),
         (
             i::latest_staff,
             i::headcount,
@@ -97,33 +124,35 @@ pub fn institutes(conn: &mut DbConnection, ids: Option<&[String]>) -> QueryResul
     }
     Ok(rows
         .into_iter()
-        .map(|((id, slug, name, sort_name, acronym, aliases, kind, status), b, c)| {
-            let (country, city, parent_id, founded, researchers) = b;
-            let (staff, headcount, budget_usd, created_at, updated_at) = c;
-            let mut own = sectors.remove(&id).unwrap_or_default();
-            own.sort();
-            Projected {
-                parent_id,
-                aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-                sectors: own,
-                id,
-                slug,
-                name,
-                sort_name,
-                acronym,
-                kind,
-                status,
-                country,
-                city,
-                founded,
-                researchers,
-                staff,
-                headcount,
-                budget_usd,
-                created_at,
-                updated_at,
-            }
-        })
+        .map(
+            |((id, slug, name, sort_name, acronym, aliases, kind, status), b, c)| {
+                let (country, city, parent_id, founded, researchers) = b;
+                let (staff, headcount, budget_usd, created_at, updated_at) = c;
+                let mut own = sectors.remove(&id).unwrap_or_default();
+                own.sort();
+                Projected {
+                    parent_id,
+                    aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+                    sectors: own,
+                    id,
+                    slug,
+                    name,
+                    sort_name,
+                    acronym,
+                    kind,
+                    status,
+                    country,
+                    city,
+                    founded,
+                    researchers,
+                    staff,
+                    headcount,
+                    budget_usd,
+                    created_at,
+                    updated_at,
+                }
+            },
+        )
         .collect())
 }
 

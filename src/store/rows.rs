@@ -5,7 +5,6 @@ use crate::model::figures::{BudgetFigure, BudgetKind, Derived, HeadcountEntry};
 use crate::model::ids::fold;
 use crate::model::input::{BudgetInput, HeadcountInput, InstituteInput};
 use crate::model::institute::InstituteRef;
-use crate::model::text::{acronym_key, search_text};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -38,8 +37,6 @@ pub struct InstituteRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
-    pub search_text: String,
-    pub acronym_key: Option<String>,
 }
 
 /// What a stored institute row holds besides its input: its place in the registry and time.
@@ -83,8 +80,6 @@ impl InstituteRow {
             created_at: at.created_at,
             updated_at: at.updated_at,
             version: at.version,
-            search_text: search_text(&input.name, input.acronym.as_deref(), &input.aliases),
-            acronym_key: acronym_key(input.acronym.as_deref()),
         }
     }
 

@@ -116,8 +116,10 @@ async fn export_then_import_into_an_empty_database_gives_identical_files() {
 
         // The copy serves the same representations: same bodies, same ETags.
         let pool_b = db_b.pool(2);
-        let app_b =
-            test::init_service(build_app(AppState::new(pool_b.clone(), &db_b.url).expect("the app state"))).await;
+        let app_b = test::init_service(build_app(
+            AppState::new(pool_b.clone(), &db_b.url).expect("the app state"),
+        ))
+        .await;
         for path in [
             "/v1/institutes/turing-lab",
             "/v1/institutes/alan-turing-institute?include=descendants",

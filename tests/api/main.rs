@@ -14,6 +14,7 @@ mod institutes;
 mod matching;
 mod operations;
 mod query;
+mod readmodel;
 mod reference;
 mod reports;
 mod search;
