@@ -38,7 +38,7 @@ pub struct ServeArgs {
     /// Do not load the seed dataset into a new database.
     #[arg(long, env = "NO_SEED", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_seed: bool,
-    /// Requests per minute allowed to each client (an API key, else an IP address; IPv6 by
+    /// Requests per minute allowed to each client (a live API key, else an IP address; IPv6 by
     /// /64); 0 disables rate limiting. Beyond it: 429 with Retry-After. /healthz, /readyz and
     /// /metrics are exempt.
     #[arg(long, env = "RATE_LIMIT", default_value_t = 1200)]
@@ -53,6 +53,14 @@ pub struct ServeArgs {
     /// Requests handled at once by this process; beyond, 503 with Retry-After at once. 0: no limit.
     #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 512)]
     pub max_in_flight: usize,
+    /// Requests one client (a verified API key, else an IP address) may have in progress at
+    /// once; beyond, 429 at once. 0: no limit.
+    #[arg(long, env = "MAX_CLIENT_IN_FLIGHT", default_value_t = 64)]
+    pub max_client_in_flight: usize,
+    /// Seconds a request's whole body may take to arrive, however slowly it trickles; beyond,
+    /// 408 and the connection is closed. 0: no limit.
+    #[arg(long, env = "BODY_TIMEOUT", default_value_t = 10)]
+    pub body_timeout: u64,
     /// Open connections accepted by this process, shared out among the workers.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,

@@ -74,6 +74,9 @@ pub enum ApiError {
     MethodNotAllowed { allow: Vec<String> },
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
+    /// The request's body did not arrive within the server's body deadline.
+    #[error("request timeout: {0}")]
+    RequestTimeout(String),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("not acceptable: {0}")]
@@ -121,6 +124,7 @@ impl ApiError {
             ApiError::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::RequestTimeout(_) => ("request-timeout", "Request timeout"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
@@ -153,6 +157,7 @@ impl ApiError {
             ),
             ApiError::NotFound(d)
             | ApiError::PayloadTooLarge(d)
+            | ApiError::RequestTimeout(d)
             | ApiError::UnsupportedMediaType(d)
             | ApiError::NotAcceptable(d)
             | ApiError::Unavailable(d) => (d.clone(), Vec::new()),
@@ -194,6 +199,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unavailable(_) | ApiError::Overloaded { .. } => {

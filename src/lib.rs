@@ -159,13 +159,17 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             log::info!("new database seeded: {report}");
         }
     }
-    let state = api::AppState::new(pool, &database.database_url)?.with_limits(api::limits::Limits {
-        rate_limit: args.rate_limit,
-        rate_limit_burst: args.rate_limit_burst,
-        trust_proxy: args.trust_proxy,
-        max_in_flight: args.max_in_flight,
-        ..Default::default()
-    });
+    let state =
+        api::AppState::new(pool, &database.database_url)?.with_limits(api::limits::Limits {
+            rate_limit: args.rate_limit,
+            rate_limit_burst: args.rate_limit_burst,
+            trust_proxy: args.trust_proxy,
+            max_in_flight: args.max_in_flight,
+            max_client_in_flight: args.max_client_in_flight,
+            body_timeout: (args.body_timeout > 0)
+                .then(|| std::time::Duration::from_secs(args.body_timeout)),
+            ..Default::default()
+        });
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

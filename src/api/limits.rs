@@ -1,34 +1,40 @@
-//! Per-client rate limits (GCRA) and the middleware that applies them.
+//! Admission: who a request counts against, per-client rate limits (GCRA) and concurrency, a
+//! write's key checked before its body is read, and a deadline for a request's whole body.
 //!
-//! A client is its API key when the request carries one that looks like a key
-//! (`Authorization: Bearer irk_…`; the table holds a hash of it, never the key), else its IP
-//! address (IPv6 by /64 prefix, which one subscriber usually holds whole). Behind a reverse
-//! proxy (`trust_proxy`), the address is the left-most `X-Forwarded-For` entry.
+//! A client is its API key when the request carries a verified live key (checked against
+//! [`super::auth::KeyRing`]; the table holds a hash of it, never the key), else its IP address
+//! (IPv6 by /64 prefix, which one subscriber usually holds whole): a made-up key counts against
+//! the address that sent it. Behind a reverse proxy (`trust_proxy`), the address is the
+//! left-most `X-Forwarded-For` entry.
 //!
-//! The table's memory is bounded: a client whose allowance is full again carries no state and
-//! is swept out; the table holds at most `Limits::max_clients` clients, and when it is full of
-//! clients that are all still throttled, a new client is refused with 503 (`overloaded`)
+//! The rate table's memory is bounded: a client whose allowance is full again carries no state
+//! and is swept out; the table holds at most `Limits::max_clients` clients, and when it is full
+//! of clients that are all still throttled, a new client is refused with 503 (`overloaded`)
 //! rather than evicting a throttled one (which would hand it a fresh allowance).
 
+use super::auth::{self, VerifiedKey};
 use super::AppState;
 use crate::error::ApiError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpResponse};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Paths that neither rate limits nor the in-flight limit apply to: probes and metrics must
 /// answer while the server is busy.
 pub const EXEMPT_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 /// The limits a server applies. The default limits nothing (the library default, used by
-/// tests); `serve` sets them from its flags.
+/// tests); `serve` sets them from its flags. A write's key is checked before its body is read
+/// whatever the limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Requests per minute per client; 0: no rate limit.
@@ -41,6 +47,11 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// Clients the rate limiter tracks at most.
     pub max_clients: usize,
+    /// Requests one client may have in progress at once; 0: no limit.
+    pub max_client_in_flight: usize,
+    /// The longest a request's body may take to arrive, from the moment its head was read;
+    /// `None`: no limit.
+    pub body_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -51,6 +62,8 @@ impl Default for Limits {
             trust_proxy: false,
             max_in_flight: 0,
             max_clients: 100_000,
+            max_client_in_flight: 0,
+            body_timeout: None,
         }
     }
 }
@@ -66,10 +79,14 @@ pub enum ClientId {
 }
 
 impl ClientId {
-    /// The client of a request.
-    pub fn of(req: &actix_web::HttpRequest, trust_proxy: bool) -> ClientId {
-        if let Some(key) = bearer_key(req) {
-            let digest = Sha256::digest(key.as_bytes());
+    /// The client of a request: its verified key, else its address.
+    pub fn of(
+        req: &actix_web::HttpRequest,
+        key: Option<&VerifiedKey>,
+        trust_proxy: bool,
+    ) -> ClientId {
+        if let Some(key) = key {
+            let digest = Sha256::digest(key.hash.as_bytes());
             let mut id = [0u8; 16];
             id.copy_from_slice(&digest[..16]);
             return ClientId::Key(id);
@@ -88,18 +105,6 @@ impl ClientId {
             None => ClientId::Unknown,
         }
     }
-}
-
-/// A key as `keys create` makes them: `irk_` and 64 hex digits. Anything else is not a key
-/// and the request counts against its address.
-fn bearer_key(req: &actix_web::HttpRequest) -> Option<&str> {
-    let header = req.headers().get("authorization")?.to_str().ok()?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))?
-        .trim();
-    let hex = token.strip_prefix("irk_")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
 }
 
 /// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5`, `[::1]:5`).
@@ -208,6 +213,16 @@ impl RateLimiter {
         self.start.elapsed().as_nanos() as u64 + 1
     }
 
+    /// Whether one more request of `client` would be allowed now, counting nothing.
+    pub fn would_allow(&self, client: &ClientId) -> bool {
+        let now = self.now();
+        let Ok(table) = self.table.lock() else {
+            return true;
+        };
+        let tat = table.tat.get(client).copied().unwrap_or(now).max(now);
+        tat + self.interval - now <= self.tolerance
+    }
+
     /// Counts one request of `client` (when allowed) and says whether it may go ahead.
     pub fn check(&self, client: &ClientId) -> Decision {
         self.check_at(client, self.now())
@@ -254,67 +269,245 @@ fn header(name: &'static str, value: impl ToString) -> (HeaderName, HeaderValue)
     )
 }
 
-/// Middleware: applies the rate limit to every request but the exempt paths, and states the
-/// client's allowance in `RateLimit-*` headers on every response it applies to.
-pub async fn rate_limit(
-    req: ServiceRequest,
+/// Requests in progress per client, for [`Limits::max_client_in_flight`].
+#[derive(Default)]
+pub struct ClientSlots {
+    busy: Mutex<HashMap<ClientId, usize>>,
+}
+
+/// One request in progress; its client's count goes down when it is dropped.
+pub struct Slot {
+    slots: Arc<ClientSlots>,
+    client: ClientId,
+}
+
+impl ClientSlots {
+    /// Takes one of `client`'s `max` slots: `Ok(None)` when there is no limit, `Err(())` when
+    /// every slot is taken.
+    #[allow(clippy::result_unit_err)]
+    pub fn enter(self: &Arc<Self>, client: &ClientId, max: usize) -> Result<Option<Slot>, ()> {
+        if max == 0 {
+            return Ok(None);
+        }
+        let Ok(mut busy) = self.busy.lock() else {
+            return Ok(None);
+        };
+        let n = busy.entry(client.clone()).or_insert(0);
+        if *n >= max {
+            return Err(());
+        }
+        *n += 1;
+        Ok(Some(Slot {
+            slots: self.clone(),
+            client: client.clone(),
+        }))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.slots.busy.lock() {
+            if let Some(n) = busy.get_mut(&self.client) {
+                *n -= 1;
+                if *n == 0 {
+                    busy.remove(&self.client);
+                }
+            }
+        }
+    }
+}
+
+/// A request body that fails once its deadline passes (and says so in `expired`), however
+/// slowly its bytes trickle in.
+struct Deadline {
+    inner: actix_web::dev::Payload,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl futures_util::Stream for Deadline {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = std::pin::Pin::new(&mut this.inner).poll_next(cx) {
+            this.done = item.is_none();
+            return Poll::Ready(item);
+        }
+        if this.timer.as_mut().poll(cx).is_ready() {
+            this.done = true;
+            this.expired.store(true, Ordering::Release);
+            return Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "request body deadline"),
+            ))));
+        }
+        Poll::Pending
+    }
+}
+
+/// Adds the client's allowance to a response the limiter applied to.
+fn with_allowance(
+    mut res: HttpResponse,
+    limiter: &RateLimiter,
+    remaining: u64,
+    reset: u64,
+) -> HttpResponse {
+    let headers = res.headers_mut();
+    for (name, value) in [
+        header("ratelimit-limit", limiter.burst()),
+        header("ratelimit-remaining", remaining),
+        header("ratelimit-reset", reset),
+        header("ratelimit-policy", limiter.policy()),
+    ] {
+        headers.insert(name, value);
+    }
+    res
+}
+
+/// Middleware (inside the request id, metrics and error handlers; around every handler): for
+/// every request but the exempt paths, in this order — verifies the request's key, if any
+/// (only a verified key identifies a client; a token not verified lately is looked up only while
+/// its address has allowance left); applies the client's rate limit; refuses an
+/// operation that needs a key without a live one, before its body is read; holds one of the
+/// client's slots while the request is handled; and fails a body that has not arrived within
+/// the body deadline (408). Responses it applies the rate limit to state the client's allowance
+/// in `RateLimit-*` headers.
+pub async fn admit(
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let limiter = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.limiter.clone().map(|l| (l, s.limits, s.metrics.clone())));
-    let Some((limiter, limits, metrics)) = limiter else {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     if EXEMPT_PATHS.contains(&req.path()) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let client = ClientId::of(req.request(), limits.trust_proxy);
-    let policy = header("ratelimit-policy", limiter.policy());
-    let limit = header("ratelimit-limit", limiter.burst());
-    match limiter.check(&client) {
-        Decision::Allowed { remaining, reset } => {
-            let mut res = next.call(req).await?.map_into_boxed_body();
-            let headers = res.headers_mut();
-            for (name, value) in [
-                limit,
-                header("ratelimit-remaining", remaining),
-                header("ratelimit-reset", reset),
-                policy,
-            ] {
-                headers.insert(name, value);
-            }
-            Ok(res)
+    let refuse = |req: ServiceRequest,
+                  error: ApiError,
+                  allowance: Option<(u64, u64)>|
+     -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+        let mut res = HttpResponse::from_error(error);
+        if let (Some(limiter), Some((remaining, reset))) = (&state.limiter, allowance) {
+            res = with_allowance(res, limiter, remaining, reset);
         }
-        Decision::Limited { retry_after, reset } => {
-            metrics.rejected(super::metrics::Rejection::RateLimited);
-            let mut res = HttpResponse::from_error(ApiError::TooManyRequests {
-                detail: format!(
-                    "this client sent more than its {} requests a minute (bursts of {}); retry in {retry_after} s",
-                    limiter.per_minute, limiter.burst
-                ),
-                retry_after,
-            });
-            let headers = res.headers_mut();
-            for (name, value) in [
-                limit,
-                header("ratelimit-remaining", 0),
-                header("ratelimit-reset", reset),
-                policy,
-            ] {
-                headers.insert(name, value);
+        Ok(req.into_response(res).map_into_boxed_body())
+    };
+    // A key verified lately identifies its client at once. Any other token is looked up only
+    // while the sending address has allowance left, and counts against that address unless it
+    // is a live key: made-up keys cost the address's allowance, and no query once it is spent.
+    let token = auth::bearer(req.request()).ok().flatten();
+    let mut key = token.as_deref().and_then(|t| state.keys.recognise(t));
+    let mut charged = None;
+    if let (Some(secret), None) = (&token, &key) {
+        let address = ClientId::of(req.request(), None, state.limits.trust_proxy);
+        match &state.limiter {
+            // The address is throttled: no lookup; the request counts against it.
+            Some(limiter) if !limiter.would_allow(&address) => {
+                charged = Some(limiter.check(&address));
             }
-            Ok(req.into_response(res).map_into_boxed_body())
-        }
-        Decision::Full => {
-            metrics.rejected(super::metrics::Rejection::Overloaded);
-            let res = HttpResponse::from_error(ApiError::Overloaded {
-                detail: "the server tracks as many clients as it can; retry shortly".into(),
-                retry_after: 1,
-            });
-            Ok(req.into_response(res).map_into_boxed_body())
+            _ => {
+                key = match state.keys.verify(&state.pool, secret).await {
+                    Ok(key) => key,
+                    Err(e) => return refuse(req, e, None),
+                };
+            }
         }
     }
+    let client = ClientId::of(req.request(), key.as_ref(), state.limits.trust_proxy);
+    let mut allowance = None;
+    if let Some(limiter) = &state.limiter {
+        match charged.unwrap_or_else(|| limiter.check(&client)) {
+            Decision::Allowed { remaining, reset } => allowance = Some((remaining, reset)),
+            Decision::Limited { retry_after, reset } => {
+                state
+                    .metrics
+                    .rejected(super::metrics::Rejection::RateLimited);
+                let error = ApiError::TooManyRequests {
+                    detail: format!(
+                        "this client sent more than its {} requests a minute (bursts of {}); retry in {retry_after} s",
+                        limiter.per_minute, limiter.burst
+                    ),
+                    retry_after,
+                };
+                return refuse(req, error, Some((0, reset)));
+            }
+            Decision::Full => {
+                state
+                    .metrics
+                    .rejected(super::metrics::Rejection::Overloaded);
+                let error = ApiError::Overloaded {
+                    detail: "the server tracks as many clients as it can; retry shortly".into(),
+                    retry_after: 1,
+                };
+                return refuse(req, error, None);
+            }
+        }
+    }
+    let needs_key = req
+        .app_data::<web::Data<super::RouteTable>>()
+        .is_some_and(|t| t.needs_key(req.path(), req.method()));
+    if needs_key && key.is_none() {
+        let error = auth::refusal(req.request());
+        return refuse(req, error, allowance);
+    }
+    let max = state.limits.max_client_in_flight;
+    let _slot = match state.slots.enter(&client, max) {
+        Ok(slot) => slot,
+        Err(()) => {
+            state
+                .metrics
+                .rejected(super::metrics::Rejection::RateLimited);
+            let error = ApiError::TooManyRequests {
+                detail: format!(
+                    "this client has {max} requests in progress already, as many as one client may; retry when one is answered"
+                ),
+                retry_after: 1,
+            };
+            return refuse(req, error, allowance);
+        }
+    };
+    let expired = Arc::new(AtomicBool::new(false));
+    if let Some(limit) = state.limits.body_timeout {
+        if ![Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method()) {
+            let inner = req.take_payload();
+            let deadline = Deadline {
+                inner,
+                timer: Box::pin(tokio::time::sleep(limit)),
+                expired: expired.clone(),
+                done: false,
+            };
+            let boxed: actix_http::BoxedPayloadStream = Box::pin(deadline);
+            req.set_payload(boxed.into());
+        }
+    }
+    let res = next.call(req).await?.map_into_boxed_body();
+    let res = if expired.load(Ordering::Acquire) {
+        let limit = state.limits.body_timeout.unwrap_or_default();
+        let (req, _) = res.into_parts();
+        let mut res = HttpResponse::from_error(ApiError::RequestTimeout(format!(
+            "the request body did not arrive within {} s",
+            limit.as_secs_f64()
+        )));
+        res.head_mut()
+            .set_connection_type(actix_http::ConnectionType::Close);
+        ServiceResponse::new(req, res).map_into_boxed_body()
+    } else {
+        res
+    };
+    let (req, mut res) = res.into_parts();
+    if let (Some(limiter), Some((remaining, reset))) = (&state.limiter, allowance) {
+        res = with_allowance(res, limiter, remaining, reset);
+    }
+    Ok(ServiceResponse::new(req, res))
 }
 
 #[cfg(test)]

@@ -48,6 +48,10 @@ pub struct AppState {
     pub limits: limits::Limits,
     /// The per-client rate limiter, when `limits.rate_limit` is set.
     pub limiter: Option<std::sync::Arc<limits::RateLimiter>>,
+    /// The live keys, by hash: who a request comes from, without a query.
+    pub keys: std::sync::Arc<auth::KeyRing>,
+    /// Requests in progress per client.
+    pub slots: std::sync::Arc<limits::ClientSlots>,
     /// Request counts, latencies, rejections; served at `/metrics`.
     pub metrics: std::sync::Arc<metrics::Metrics>,
     /// The SQLite file the pool opened, which readiness checks is still there.
@@ -110,7 +114,7 @@ AI programmes that fund them.\n\nEvery figure carries its year, kind and source.
         (name = "changes", description = "The registry's change sequence: every committed \
 change, in commit order, for copies that follow the registry."),
         (name = "operations", description = "Liveness and readiness probes, and metrics. \
-These are never rate limited; every other operation is, per client (its API key, else its IP \
+These are never rate limited; every other operation is, per client (its live API key, else its IP \
 address), and answers 429 with `Retry-After` beyond the limit. Every response carries an \
 `X-Request-Id` header (the request's own, when it sent a usable one: 1 to 128 characters of \
 `[A-Za-z0-9._:-]`), which every problem document repeats as `request_id`.")
@@ -129,6 +133,7 @@ address), and answers 429 with `Retry-After` beyond the limit. Every response ca
             problems::PreconditionFailed,
             problems::PreconditionRequired,
             problems::PayloadTooLarge,
+            problems::RequestTimeout,
             problems::UnsupportedMediaType,
             problems::InternalError,
             problems::Unavailable,
@@ -213,10 +218,17 @@ pub fn openapi() -> OpenApiDoc {
         .configure(routes)
         .split_for_parts()
         .1;
-    declare_public_reads(&mut spec);
-    link_created_resources(&mut spec);
-    declare_rate_limits(&mut spec);
+    complete_spec(&mut spec);
     spec
+}
+
+/// What the routes' annotations cannot say alone: public operations' empty security, links
+/// from creations, the rate limit's 429 and the body deadline's 408.
+fn complete_spec(spec: &mut OpenApiDoc) {
+    declare_public_reads(spec);
+    link_created_resources(spec);
+    declare_rate_limits(spec);
+    declare_body_deadline(spec);
 }
 
 /// Every operation but the exempt probes and metrics may answer 429.
@@ -240,6 +252,25 @@ fn declare_rate_limits(spec: &mut OpenApiDoc) {
                 "429".into(),
                 RefOr::Ref(Ref::from_response_name("TooManyRequests")),
             );
+        }
+    }
+}
+
+/// Every operation that takes a body may answer 408 when the body does not arrive within the
+/// server's body deadline.
+fn declare_body_deadline(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::{Ref, RefOr};
+    for item in spec.paths.paths.values_mut() {
+        for op in [&mut item.put, &mut item.post, &mut item.patch]
+            .into_iter()
+            .flatten()
+        {
+            if op.request_body.is_some() {
+                op.responses.responses.insert(
+                    "408".into(),
+                    RefOr::Ref(Ref::from_response_name("RequestTimeout")),
+                );
+            }
         }
     }
 }
@@ -353,6 +384,8 @@ pub fn openapi_json() -> String {
 #[derive(Clone)]
 pub struct RouteTable {
     routes: Vec<(Vec<String>, Vec<String>)>,
+    /// The operations (path template, method) that need a key.
+    keyed: Vec<(Vec<String>, String)>,
 }
 
 impl RouteTable {
@@ -387,7 +420,50 @@ impl RouteTable {
             })
             .collect();
         routes.push((vec!["openapi.json".into()], vec!["GET".into()]));
-        RouteTable { routes }
+        let needs_key = |op: &Option<utoipa::openapi::path::Operation>| {
+            op.as_ref()
+                .and_then(|op| op.security.as_ref())
+                .is_some_and(|requirements| {
+                    requirements
+                        .iter()
+                        .any(|r| serde_json::to_value(r).is_ok_and(|v| v != serde_json::json!({})))
+                })
+        };
+        let mut keyed = Vec::new();
+        for (path, item) in &spec.paths.paths {
+            let template: Vec<String> = path
+                .trim_matches('/')
+                .split('/')
+                .map(str::to_string)
+                .collect();
+            for (name, op) in [
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ] {
+                if needs_key(op) {
+                    keyed.push((template.clone(), name.to_string()));
+                }
+            }
+        }
+        RouteTable { routes, keyed }
+    }
+
+    fn fits(template: &[String], segments: &[&str]) -> bool {
+        template.len() == segments.len()
+            && template
+                .iter()
+                .zip(segments)
+                .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+    }
+
+    /// Whether the operation at `path` with `method` needs an API key.
+    pub fn needs_key(&self, path: &str, method: &Method) -> bool {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.keyed
+            .iter()
+            .any(|(template, m)| m == method.as_str() && Self::fits(template, &segments))
     }
 
     /// The methods the path answers to, if it is a known path.
@@ -395,13 +471,7 @@ impl RouteTable {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         self.routes
             .iter()
-            .find(|(template, _)| {
-                template.len() == segments.len()
-                    && template
-                        .iter()
-                        .zip(&segments)
-                        .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
-            })
+            .find(|(template, _)| Self::fits(template, &segments))
             .map(|(_, m)| m.as_slice())
     }
 }
@@ -452,9 +522,7 @@ pub fn build_app(
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
-    declare_public_reads(&mut spec);
-    link_created_resources(&mut spec);
-    declare_rate_limits(&mut spec);
+    complete_spec(&mut spec);
     let table = RouteTable::from_spec(&spec);
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
@@ -468,10 +536,11 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(fallback))
-        // Innermost first: rate limit (its 429s pass the error handlers like any error), error
+        // Innermost first: admission (key, rate limit, key before body, client slots, body
+        // deadline; its 401s, 408s and 429s pass the error handlers like any error), error
         // handlers (problem+json with the request id), the access log, then the request id,
         // in-flight limit and metrics around everything.
-        .wrap(from_fn(limits::rate_limit))
+        .wrap(from_fn(limits::admit))
         .wrap(ErrorHandlers::new().default_handler(problems::to_problem))
         .wrap(
             Logger::new(r#"request_id=%{request_id}xi %a "%r" %s %b %Dms "%{User-Agent}i""#)
@@ -507,6 +576,8 @@ impl AppState {
             read,
             limits: limits::Limits::default(),
             limiter: None,
+            keys: Default::default(),
+            slots: Default::default(),
             metrics: Default::default(),
             database_file,
         })

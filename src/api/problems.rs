@@ -81,6 +81,12 @@ pub struct PreconditionRequired(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
 
+/// The body did not arrive within the server's body deadline (`--body-timeout`, 10 s by
+/// default), however slowly it was sent; the connection is closed.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct RequestTimeout(#[allow(dead_code)] Problem);
+
 /// The body's `Content-Type` is not the one this operation takes.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -109,8 +115,9 @@ pub struct InternalError(#[allow(dead_code)] Problem);
 )]
 pub struct Unavailable(#[allow(dead_code)] Problem);
 
-/// This client (its API key, else its IP address) sent more requests than its rate limit
-/// allows; retry after `Retry-After` seconds. The `RateLimit-*` headers, sent on every
+/// This client (its verified API key, else its IP address) sent more requests than its rate
+/// limit allows, or has as many requests in progress as one client may; retry after
+/// `Retry-After` seconds. The `RateLimit-*` headers, sent on every
 /// rate-limited operation's responses, state the client's allowance.
 #[derive(ToResponse)]
 #[response(
@@ -226,6 +233,7 @@ pub fn to_problem<B: MessageBody + 'static>(
     let status = res.status();
     let error = match status.as_u16() {
         404 => ApiError::NotFound(format!("nothing at {}", res.request().path())),
+        408 => ApiError::RequestTimeout("the request did not arrive in time".into()),
         413 => ApiError::PayloadTooLarge("the request body is too large".into()),
         415 => ApiError::UnsupportedMediaType("unsupported content type".into()),
         500..=599 => ApiError::Internal(format!("framework error {status}")),

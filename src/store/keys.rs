@@ -11,8 +11,26 @@ use sha2::{Digest, Sha256};
 
 const SECRET_PREFIX: &str = "irk_";
 
-fn hash(secret: &str) -> String {
+/// The stored form of a secret: its SHA-256, in hex.
+pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `secret` has the shape of a key (`irk_` and at most 200 characters): anything else
+/// is not looked up.
+pub fn looks_like_key(secret: &str) -> bool {
+    secret.starts_with(SECRET_PREFIX) && secret.len() <= 200
+}
+
+/// Who the live (not revoked) key with this hash is, if there is one.
+pub fn live_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Actor>> {
+    let found = api_keys::table
+        .filter(api_keys::key_hash.eq(hash))
+        .filter(api_keys::revoked_at.is_null())
+        .select((api_keys::name, api_keys::role))
+        .first::<(String, String)>(conn)
+        .optional()?;
+    Ok(found.and_then(|(name, role)| Role::parse(&role).map(|role| Actor { name, role })))
 }
 
 /// Why a key could not be created.
@@ -106,7 +124,7 @@ pub fn revoke(conn: &mut DbConnection, name: &str) -> QueryResult<bool> {
 /// The actor a secret belongs to, if it is a live key. Notes the use (at most once a minute,
 /// so reads of the key table do not turn every request into a write).
 pub fn authenticate(conn: &mut DbConnection, secret: &str) -> QueryResult<Option<Actor>> {
-    if !secret.starts_with(SECRET_PREFIX) || secret.len() > 200 {
+    if !looks_like_key(secret) {
         return Ok(None);
     }
     let found = api_keys::table

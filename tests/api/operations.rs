@@ -27,7 +27,9 @@ async fn app_with(
     >,
 ) {
     let (test_db, pool) = seeded();
-    let state = AppState::new(pool.clone(), &test_db.url).expect("the app state").with_limits(limits);
+    let state = AppState::new(pool.clone(), &test_db.url)
+        .expect("the app state")
+        .with_limits(limits);
     let service = test::init_service(build_app(state)).await;
     (test_db, pool, service)
 }
@@ -226,12 +228,23 @@ async fn metrics_count_requests_by_route_and_status() {
 
 #[actix_rt::test]
 async fn rate_limit_answers_429_per_client_with_headers() {
-    let (_db, _pool, app) = app_with(Limits {
+    let (_db, pool, app) = app_with(Limits {
         rate_limit: 60,
         rate_limit_burst: 3,
         ..Default::default()
     })
     .await;
+    // A live key is a client of its own (its scheme in any case): it does not spend the
+    // address's allowance.
+    let live = key(&pool, "reader", "editor");
+    let with_key = || {
+        from("10.0.0.1")
+            .uri("/v1/sectors")
+            .insert_header(("Authorization", format!("BEARER {live}")))
+    };
+    let r = send(&app, with_key()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("ratelimit-remaining").as_deref(), Some("2"));
     for remaining in ["2", "1", "0"] {
         let r = send(&app, from("10.0.0.1").uri("/v1/sectors")).await;
         assert_eq!(r.status, 200);
@@ -264,28 +277,44 @@ async fn rate_limit_answers_429_per_client_with_headers() {
     assert!(r.header("ratelimit-policy").is_some());
     assert_eq!(r.header("x-request-id").as_deref(), Some("burst-4"));
 
-    // Another address is another client; so is an API key, from the same address.
+    // Another address is another client; so is the live key, from the throttled address.
     let r = send(&app, from("10.0.0.2").uri("/v1/sectors")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("ratelimit-remaining").as_deref(), Some("2"));
-    let key = format!("irk_{}", "ab".repeat(32));
-    let r = send(
-        &app,
-        from("10.0.0.1")
-            .uri("/v1/sectors")
-            .insert_header(("Authorization", format!("Bearer {key}"))),
-    )
-    .await;
+    let r = send(&app, with_key()).await;
     assert_eq!(r.status, 200);
-    // A token that is not a key's shape counts against the address.
+    assert_eq!(r.header("ratelimit-remaining").as_deref(), Some("1"));
+    // A key the server has not verified lately is looked up only while its address has
+    // allowance left: from the throttled address, even a live one waits its turn.
+    let fresh = key(&pool, "newcomer", "editor");
     let r = send(
         &app,
         from("10.0.0.1")
             .uri("/v1/sectors")
-            .insert_header(("Authorization", "Bearer whatever")),
+            .insert_header(("Authorization", format!("Bearer {fresh}"))),
     )
     .await;
     r.problem(429);
+    // Made-up tokens, of a key's shape or not, count against the address: a fresh fake key per
+    // request does not escape the limit.
+    let mut rejected = 0;
+    for n in 0..5u8 {
+        for token in [
+            format!("irk_{}", format!("{n:02x}").repeat(32)),
+            "whatever".into(),
+        ] {
+            let r = send(
+                &app,
+                from("10.0.0.1")
+                    .uri("/v1/sectors")
+                    .insert_header(("Authorization", format!("Bearer {token}"))),
+            )
+            .await;
+            r.problem(429);
+            rejected += 1;
+        }
+    }
+    assert_eq!(rejected, 10);
 
     // Probes and metrics are exempt, and carry no RateLimit headers.
     for uri in ["/healthz", "/readyz", "/metrics"] {
@@ -299,7 +328,7 @@ async fn rate_limit_answers_429_per_client_with_headers() {
             &text,
             r#"http_requests_rejected_total{reason="rate_limited"}"#
         ),
-        Some(2.0)
+        Some(12.0)
     );
     assert_eq!(
         metric_value(
@@ -344,18 +373,15 @@ async fn forwarded_address_counts_only_behind_a_trusted_proxy() {
 
 #[actix_rt::test]
 async fn beyond_the_in_flight_limit_503_at_once() {
-    let (_db, _pool, app) = app_with(Limits {
+    let (_db, pool, app) = app_with(Limits {
         max_in_flight: 1,
         ..Default::default()
     })
     .await;
-    // A request held in flight: its body never comes until we send it.
+    let key = key(&pool, "slow", "editor");
+    // A keyed request held in flight: its body never comes until we send it.
     let (mut sender, payload) = actix_http::h1::Payload::create(false);
-    let req = test::TestRequest::post()
-        .uri("/v1/institutes")
-        .insert_header(("Content-Type", "application/json"))
-        .to_request();
-    let (req, _) = req.replace_payload(actix_http::Payload::from(payload));
+    let req = held_write("/v1/institutes", Some(&key), "10.0.0.4", payload);
     let held = test::call_service(&app, req);
     futures_util::pin_mut!(held);
     assert!(futures_util::poll!(held.as_mut()).is_pending());
@@ -396,7 +422,7 @@ async fn beyond_the_in_flight_limit_503_at_once() {
     sender.feed_data("{}".into());
     sender.feed_eof();
     let res = held.await;
-    assert_eq!(res.status(), 401);
+    assert_eq!(res.status(), 400);
     assert_eq!(get(&app, "/v1/sectors").await.status, 200);
 }
 
@@ -423,7 +449,10 @@ async fn bodies_are_bounded() {
 async fn pool_exhaustion_is_503() {
     let (test_db, pool) = seeded();
     let small = db::connect(&test_db.url, 1).unwrap();
-    let app = test::init_service(build_app(AppState::new(small.clone(), &test_db.url).expect("the app state"))).await;
+    let app = test::init_service(build_app(
+        AppState::new(small.clone(), &test_db.url).expect("the app state"),
+    ))
+    .await;
     drop(pool);
     let _held = small.get().unwrap();
     let started = Instant::now();
@@ -547,8 +576,10 @@ async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
     let (test_db, seeded_pool) = seeded();
     match test_db.backend() {
         Backend::Sqlite => {
-            let app =
-                test::init_service(build_app(AppState::new(seeded_pool, &test_db.url).expect("the app state"))).await;
+            let app = test::init_service(build_app(
+                AppState::new(seeded_pool, &test_db.url).expect("the app state"),
+            ))
+            .await;
             assert_eq!(get(&app, "/readyz").await.status, 200);
             let moved = format!("{}.moved", test_db.url);
             std::fs::rename(&test_db.url, &moved).unwrap();
@@ -577,7 +608,10 @@ async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
             url.set_host(Some("127.0.0.1")).unwrap();
             url.set_port(Some(proxy.addr.port())).unwrap();
             let pool = db::connect(url.as_str(), 4).unwrap();
-            let app = test::init_service(build_app(AppState::new(pool, url.as_str()).expect("the app state"))).await;
+            let app = test::init_service(build_app(
+                AppState::new(pool, url.as_str()).expect("the app state"),
+            ))
+            .await;
             assert_eq!(get(&app, "/readyz").await.status, 200);
             get_ok(&app, "/v1/sectors").await;
 
@@ -655,4 +689,175 @@ fn serve_settings_have_documented_defaults() {
     assert!(
         Cli::try_parse_from(["institute-registry", "serve", "--max-connections", "0"]).is_err()
     );
+}
+
+/// A write whose body is `payload`: it arrives only as the test feeds it.
+fn held_write(
+    uri: &str,
+    key: Option<&str>,
+    peer: &str,
+    payload: actix_http::h1::Payload,
+) -> actix_http::Request {
+    let mut req = test::TestRequest::post()
+        .uri(uri)
+        .peer_addr(format!("{peer}:40000").parse().unwrap())
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("Content-Length", "65536"));
+    if let Some(key) = key {
+        req = req.insert_header(("Authorization", format!("Bearer {key}")));
+    }
+    let (req, _) = req
+        .to_request()
+        .replace_payload(actix_http::Payload::from(payload));
+    req
+}
+
+#[actix_rt::test]
+async fn a_write_without_a_live_key_is_refused_before_its_body_is_read() {
+    let (_db, pool, app) = app_with(Limits {
+        max_in_flight: 4,
+        ..Default::default()
+    })
+    .await;
+    // Bodies that never arrive: without a key, with a made-up one, with a revoked one, with a
+    // malformed header. Each is answered at once, and none holds a place in flight.
+    let revoked = key(&pool, "gone", "editor");
+    institute_registry::store::keys::revoke(&mut pool.get().unwrap(), "gone").unwrap();
+    let fake = format!("irk_{}", "cd".repeat(32));
+    for (n, token) in [None, Some(fake.as_str()), Some(revoked.as_str())]
+        .into_iter()
+        .enumerate()
+    {
+        for uri in [
+            "/v1/institutes",
+            "/v1/institutes/vector-institute/budgets",
+            "/v1/programs",
+        ] {
+            let (_sender, payload) = actix_http::h1::Payload::create(false);
+            let req = held_write(uri, token, "10.0.0.9", payload);
+            let started = Instant::now();
+            let res = tokio::time::timeout(Duration::from_secs(2), test::call_service(&app, req))
+                .await
+                .unwrap_or_else(|_| panic!("case {n}: {uri} waited for its body"));
+            assert_eq!(res.status(), 401, "case {n}: {uri}");
+            assert!(started.elapsed() < Duration::from_secs(1));
+            let body: serde_json::Value =
+                serde_json::from_slice(&test::read_body(res).await).unwrap();
+            assert_eq!(body["type"], "/problems/unauthorized", "{body}");
+        }
+    }
+    let (_sender, payload) = actix_http::h1::Payload::create(false);
+    let mut req = held_write("/v1/institutes", None, "10.0.0.9", payload);
+    req.headers_mut().insert(
+        actix_web::http::header::AUTHORIZATION,
+        actix_web::http::header::HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+    );
+    let res = tokio::time::timeout(Duration::from_secs(2), test::call_service(&app, req))
+        .await
+        .expect("a malformed Authorization is answered at once");
+    assert_eq!(res.status(), 401);
+    // Matching affiliations is public: its body is read without a key.
+    let r = send(
+        &app,
+        test::TestRequest::post()
+            .uri("/v1/institutes/match")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(r#"{"affiliations": ["Vector Institute, Toronto"]}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // Nothing was left in flight.
+    let text = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
+    assert_eq!(metric_value(&text, "http_requests_in_flight"), Some(1.0));
+}
+
+#[actix_rt::test]
+async fn a_body_that_trickles_past_the_deadline_is_408() {
+    let (_db, pool, app) = app_with(Limits {
+        body_timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    })
+    .await;
+    let key = key(&pool, "trickle", "editor");
+    let (mut sender, payload) = actix_http::h1::Payload::create(false);
+    let req = held_write("/v1/institutes", Some(&key), "10.0.0.7", payload);
+    sender.feed_data("{\"name\": ".into());
+    let started = Instant::now();
+    let res = tokio::time::timeout(Duration::from_secs(3), test::call_service(&app, req))
+        .await
+        .expect("the deadline ends the request");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert_eq!(res.status(), 408);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let body: serde_json::Value = serde_json::from_slice(&test::read_body(res).await).unwrap();
+    assert_eq!(body["type"], "/problems/request-timeout", "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("0.3 s"), "{body}");
+    // A body that arrives in time is unaffected.
+    let r = post_json(
+        &app,
+        "/v1/institutes",
+        &key,
+        serde_json::json!({"name": "Prompt Institute", "country": "CA", "kind": "non_profit",
+                           "sectors": ["healthcare"]}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[actix_rt::test]
+async fn one_client_may_hold_only_so_many_requests() {
+    let (_db, pool, app) = app_with(Limits {
+        max_client_in_flight: 2,
+        ..Default::default()
+    })
+    .await;
+    let key = key(&pool, "greedy", "editor");
+    // Once the key is verified, its writes reach their bodies without waiting for a lookup.
+    let r = send(
+        &app,
+        from("10.0.0.8")
+            .uri("/v1/sectors")
+            .insert_header(("Authorization", format!("Bearer {key}"))),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let (_s1, payload) = actix_http::h1::Payload::create(false);
+    let r1 = held_write("/v1/institutes", Some(&key), "10.0.0.5", payload);
+    let (_s2, payload) = actix_http::h1::Payload::create(false);
+    let r2 = held_write("/v1/institutes", Some(&key), "10.0.0.6", payload);
+    let mut h1 = Box::pin(test::call_service(&app, r1));
+    let mut h2 = Box::pin(test::call_service(&app, r2));
+    assert!(futures_util::poll!(h1.as_mut()).is_pending());
+    assert!(futures_util::poll!(h2.as_mut()).is_pending());
+    // The same key, from anywhere: its third request is refused at once.
+    let r = send(
+        &app,
+        from("10.0.0.8")
+            .uri("/v1/sectors")
+            .insert_header(("Authorization", format!("Bearer {key}"))),
+    )
+    .await;
+    let p = r.problem(429);
+    assert!(p["detail"].as_str().unwrap().contains("in progress"), "{p}");
+    assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+    // Other clients are not affected.
+    assert_eq!(
+        send(&app, from("10.0.0.8").uri("/v1/sectors")).await.status,
+        200
+    );
+    // Once one of its requests ends, the client may send another.
+    drop(h1);
+    let r = send(
+        &app,
+        from("10.0.0.8")
+            .uri("/v1/sectors")
+            .insert_header(("Authorization", format!("Bearer {key}"))),
+    )
+    .await;
+    assert_eq!(r.status, 200);
 }
