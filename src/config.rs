@@ -76,8 +76,13 @@ pub struct ServeArgs {
     /// Seconds given to a client to close its side of a connection the server is closing.
     #[arg(long, env = "CLIENT_DISCONNECT_TIMEOUT", default_value_t = 5)]
     pub client_disconnect_timeout: u64,
-    /// Seconds given to requests in flight to finish after SIGTERM or SIGINT (new connections
-    /// are refused at once); then the process exits.
+    /// Seconds the server goes on serving after SIGTERM while `/readyz` fails and every response
+    /// closes its connection, so that balancers move traffic away; then it stops accepting and
+    /// finishes what is in flight. SIGINT skips it.
+    #[arg(long, env = "DRAIN_SECONDS", default_value_t = 5)]
+    pub drain_seconds: u64,
+    /// Seconds given to requests in flight to finish once the server stops accepting (after the
+    /// drain on SIGTERM; at once on SIGINT); then the process exits.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
 }

@@ -176,7 +176,9 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         .max(1);
     let per_worker = args.max_connections.div_ceil(workers as u64).max(1) as usize;
     let secs = std::time::Duration::from_secs;
+    let draining = state.draining.clone();
     let server = HttpServer::new(move || api::build_app(state.clone()))
+        .disable_signals()
         .workers(workers)
         .max_connections(per_worker)
         .backlog(args.backlog)
@@ -188,7 +190,34 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         .client_disconnect_timeout(secs(args.client_disconnect_timeout))
         .shutdown_timeout(args.shutdown_timeout)
         .bind(&args.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?
+        .run();
+    let handle = server.handle();
+    let drain = std::time::Duration::from_secs(args.drain_seconds);
+    actix_web::rt::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            log::error!("cannot listen for SIGTERM and SIGINT");
+            return;
+        };
+        let terminated = matches!(
+            futures_util::future::select(Box::pin(term.recv()), Box::pin(int.recv())).await,
+            futures_util::future::Either::Left(_)
+        );
+        if terminated && !drain.is_zero() {
+            log::info!(
+                "SIGTERM: draining for {} s (/readyz fails, connections close after their response)",
+                drain.as_secs()
+            );
+            draining.store(true, std::sync::atomic::Ordering::Release);
+            tokio::time::sleep(drain).await;
+        }
+        log::info!("stopping: no new connections; finishing requests in flight");
+        handle.stop(true).await;
+    });
     log::info!(
         "serving on http://{} ({}); docs at /docs; {workers} workers, {} connections at most, \
          {} requests in flight at most, rate limit {}",
@@ -204,5 +233,5 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             n => format!("{n}/min per client, burst {}", args.rate_limit_burst),
         }
     );
-    server.run().await.map_err(|e| e.to_string())
+    server.await.map_err(|e| e.to_string())
 }

@@ -4,7 +4,9 @@
 use crate::db::Pool;
 use crate::error::ApiError;
 use crate::model::institute::Institute;
-use crate::model::interchange::{csv_header, csv_record, full_csv_record, full_record, Series};
+use crate::model::interchange::{
+    csv_header, csv_record, full_csv_record, full_record, neutralise_cell, Series,
+};
 use crate::model::money::Rates;
 use crate::store::institutes as store;
 use crate::store::write::documents::{self, Document};
@@ -79,12 +81,16 @@ pub fn negotiate(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiE
     ))
 }
 
+/// CSV with CRLF line ends; cells a spreadsheet would run as formulas are neutralised (the
+/// import reverses it).
 fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::io::Error> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     for row in rows {
-        writer.write_record(&row).map_err(std::io::Error::other)?;
+        writer
+            .write_record(row.iter().map(|cell| neutralise_cell(cell).into_owned()))
+            .map_err(std::io::Error::other)?;
     }
     writer
         .into_inner()

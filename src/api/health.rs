@@ -111,6 +111,12 @@ pub async fn readyz(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Health>, ApiError> {
     no_query(&req)?;
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(ApiError::Unavailable(
+            "the server is shutting down: it finishes what it was sent, take new work elsewhere"
+                .into(),
+        ));
+    }
     if let Some(file) = &state.database_file {
         file.check()?;
     }

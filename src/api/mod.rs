@@ -56,6 +56,9 @@ pub struct AppState {
     pub metrics: std::sync::Arc<metrics::Metrics>,
     /// The SQLite file the pool opened, which readiness checks is still there.
     pub database_file: Option<std::sync::Arc<health::DatabaseFile>>,
+    /// Set when the server is shutting down (SIGTERM): `/readyz` fails and every response
+    /// closes its connection, while requests are still served.
+    pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Runs store code on the blocking pool with a pooled connection.
@@ -580,6 +583,7 @@ impl AppState {
             slots: Default::default(),
             metrics: Default::default(),
             database_file,
+            draining: Default::default(),
         })
     }
 

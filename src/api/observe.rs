@@ -112,6 +112,15 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    // Shutting down: the client (or balancer) opens its next connection elsewhere.
+    if state
+        .as_ref()
+        .is_some_and(|s| s.draining.load(std::sync::atomic::Ordering::Acquire))
+    {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_http::ConnectionType::Close);
+    }
     if let Some(s) = &state {
         s.metrics.observe(
             &method,

@@ -130,6 +130,38 @@ pub fn timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Whether a spreadsheet would take `cell` as a formula: it starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return and is not a plain number; or it is such a cell already neutralised
+/// (so that neutralising stays reversible).
+fn formula_like(cell: &str) -> bool {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => {
+            !cell.parse::<f64>().is_ok_and(|v| v.is_finite())
+        }
+        Some('\'') => formula_like(&cell[1..]),
+        _ => false,
+    }
+}
+
+/// A CSV cell as written: one that a spreadsheet would run as a formula gets a leading `'`
+/// (OWASP's advice), so `=HYPERLINK(…)` opens as text. Reversed exactly by [`restore_cell`].
+pub fn neutralise_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if formula_like(cell) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV cell as read back: the inverse of [`neutralise_cell`], so an export imported again
+/// gives the same text.
+pub fn restore_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => cell,
+    }
+}
+
 /// One CSV record of an institute, in `CSV_COLUMNS` order, then the amount converted to
 /// `?currency` when `converted`.
 pub fn csv_record(i: &Institute, converted: bool) -> Vec<String> {
@@ -528,6 +560,7 @@ impl CsvLayout {
                     .iter()
                     .find(|(_, n)| n == key)
                     .and_then(|(i, _)| row.get(*i))
+                    .map(restore_cell)
                     .filter(|v| !v.is_empty())
             })
             .unwrap_or_default()
@@ -542,7 +575,7 @@ impl CsvLayout {
         let mut parent: Option<String> = None;
         let mut errors = Vec::new();
         for (i, name) in &self.columns {
-            let cell = row.get(*i).unwrap_or("");
+            let cell = restore_cell(row.get(*i).unwrap_or(""));
             if cell.is_empty() {
                 continue;
             }

@@ -60,7 +60,8 @@ async fn export_then_import_into_an_empty_database_gives_identical_files() {
         &k,
         json!({"slug": "turing-lab", "name": "Turing Lab", "kind": "university",
                "country": "GB", "parent": "alan-turing-institute", "sectors": ["healthcare"],
-               "aliases": ["TL"], "external_ids": {"wikidata": "Q99999999"}}),
+               "aliases": ["@TL", "TL"], "external_ids": {"wikidata": "Q99999999"},
+               "description": "=HYPERLINK(\"http://example.org\")"}),
     )
     .await;
     assert_eq!(
@@ -68,6 +69,28 @@ async fn export_then_import_into_an_empty_database_gives_identical_files() {
         201,
         "{}",
         String::from_utf8_lossy(&created.body)
+    );
+    // In CSV, cells a spreadsheet would run as formulas are text: a leading apostrophe.
+    let csv = send(
+        &app_a,
+        test::TestRequest::get()
+            .uri("/v1/institutes?country=GB")
+            .insert_header(("Accept", "text/csv")),
+    )
+    .await;
+    let text = String::from_utf8(csv.body).unwrap();
+    let row = text
+        .lines()
+        .find(|l| l.contains("turing-lab"))
+        .unwrap_or_else(|| panic!("the new institute's row: {text}"));
+    assert!(row.contains(",'@TL|TL,"), "{row}");
+    assert!(
+        row.contains(r#","'=HYPERLINK(""http://example.org"")","#),
+        "{row}"
+    );
+    assert!(
+        !row.contains(",=") && !row.contains(",@") && !row.contains(",\"="),
+        "{row}"
     );
     let budget = post_json(
         &app_a,

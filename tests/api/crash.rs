@@ -37,6 +37,7 @@ impl Server {
             .env("RUST_LOG", "warn")
             .env("RATE_LIMIT", "0")
             .env("POOL_SIZE", "8")
+            .env("DRAIN_SECONDS", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -446,8 +447,30 @@ fn sigterm_finishes_in_flight_requests_and_refuses_new_ones() {
     });
     std::thread::sleep(Duration::from_millis(500));
     server.signal("TERM");
-    std::thread::sleep(Duration::from_millis(500));
-    // New connections are refused (or closed unanswered) while the write drains.
+    let signalled = Instant::now();
+    std::thread::sleep(Duration::from_millis(200));
+    // Draining (1 s here): not ready, still serving, and a kept-alive connection is closed
+    // after its response.
+    let (status, _, _) = http(port, "GET", "/readyz", None, None, None).unwrap();
+    assert_eq!(status, 503);
+    let mut kept = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    kept.write_all(b"GET /v1/sectors HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut reader = std::io::BufReader::new(kept);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line.trim_end().is_empty() {
+            break;
+        }
+        head.push_str(&line.to_ascii_lowercase());
+    }
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(signalled.elapsed() < Duration::from_millis(900));
+    std::thread::sleep(Duration::from_millis(1500));
+    // Then new connections are refused (or closed unanswered) while the write finishes.
     let refused = http(port, "GET", "/healthz", None, None, None);
     assert!(
         refused.is_err(),
