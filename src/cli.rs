@@ -148,7 +148,15 @@ pub fn read_file(
                 if text.is_empty() {
                     continue;
                 }
-                let value = serde_json::from_str::<Value>(text).map_err(|e| unreadable(&e));
+                let value = crate::model::json::parse(text.as_bytes()).map_err(|e| match e {
+                    crate::model::json::JsonError::Syntax(e) => unreadable(&e),
+                    crate::model::json::JsonError::DuplicateKey(pointer) => {
+                        vec![crate::model::FieldError::new(
+                            pointer,
+                            "given more than once: an object gives each key once",
+                        )]
+                    }
+                });
                 if !checked(line_no, String::new(), value) {
                     break;
                 }

@@ -1,6 +1,7 @@
 //! Request bodies: content type checked, JSON parsed, problems named.
 
 use crate::error::ApiError;
+use crate::model::json::JsonError;
 use actix_web::HttpRequest;
 use serde_json::Value;
 
@@ -16,7 +17,8 @@ fn media_type(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
-/// Parses the body as JSON after checking that its media type is one of `accepted`.
+/// Parses the body as JSON after checking that its media type is one of `accepted`; an object
+/// that gives a key twice is refused, naming it.
 pub fn json_body(req: &HttpRequest, body: &[u8], accepted: &[&str]) -> Result<Value, ApiError> {
     json_body_within(req, body, accepted, MAX_BODY)
 }
@@ -45,14 +47,18 @@ pub fn json_body_within(
             "bodies are limited to {max} bytes"
         )));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::field(
+    crate::model::json::parse(body).map_err(|e| match e {
+        JsonError::DuplicateKey(pointer) => ApiError::field(
+            pointer,
+            "given more than once: an object gives each key once",
+        ),
+        JsonError::Syntax(e) => ApiError::field(
             "/",
             format!(
                 "not valid JSON: {e} (line {}, column {})",
                 e.line(),
                 e.column()
             ),
-        )
+        ),
     })
 }

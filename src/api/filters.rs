@@ -181,18 +181,7 @@ pub fn parse(params: &FilterParams, check: &mut Checker) -> RawFilter {
             check.fail("currency", "must be an ISO 4217 code such as EUR");
         }
     }
-    let updated_since = params.updated_since.as_deref().and_then(|t| {
-        match chrono::DateTime::parse_from_rfc3339(t.trim()) {
-            Ok(t) => Some(t.naive_utc()),
-            Err(_) => {
-                check.fail(
-                    "updated_since",
-                    "must be an RFC 3339 time such as 2026-01-01T00:00:00Z",
-                );
-                None
-            }
-        }
-    });
+    let updated_since = check.time("updated_since", params.updated_since.as_deref());
     let q = params.q.clone();
     if let Some(q) = &q {
         if q.chars().count() > MAX_Q {

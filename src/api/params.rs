@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 /// Deserializes a query string into `T` (whose fields are all `Option<String>` and which
 /// denies unknown fields), turning serde's complaints into errors that name the parameter.
 pub fn parse_query<T: DeserializeOwned>(query: &str, accepted: &[&str]) -> Result<T, ApiError> {
+    check_encoding(query)?;
     serde_urlencoded::from_str::<T>(query).map_err(|e| {
         let text = e.to_string();
         let name = text.split('`').nth(1).unwrap_or("query").to_string();
@@ -19,6 +20,45 @@ pub fn parse_query<T: DeserializeOwned>(query: &str, accepted: &[&str]) -> Resul
         };
         ApiError::field(name, message)
     })
+}
+
+/// Refuses a query string whose percent-encoding is broken (`%` not followed by two hex
+/// digits) or decodes to something other than UTF-8, naming the parameter: such text is not
+/// taken literally or with replacement characters.
+pub fn check_encoding(query: &str) -> Result<(), ApiError> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let name = pair.split('=').next().unwrap_or_default();
+        let mut bytes = Vec::with_capacity(pair.len());
+        let raw = pair.as_bytes();
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'%' {
+                let hex = raw
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                let Some(b) = hex else {
+                    return Err(ApiError::field(
+                        name,
+                        "malformed percent-encoding: '%' must be followed by two hex digits \
+                         (send '%' itself as %25)",
+                    ));
+                };
+                bytes.push(b);
+                i += 3;
+            } else {
+                bytes.push(raw[i]);
+                i += 1;
+            }
+        }
+        if String::from_utf8(bytes).is_err() {
+            return Err(ApiError::field(
+                name,
+                "percent-encoded bytes that are not UTF-8",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a query string's parameter names: each must be accepted and given once. All
@@ -38,6 +78,7 @@ pub fn check_names_into(
     accepted: &[&str],
     check: &mut Checker,
 ) -> Result<(), ApiError> {
+    check_encoding(query)?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
         .map_err(|e| ApiError::field("query", format!("malformed query string: {e}")))?;
     let mut errors = Vec::new();
@@ -124,6 +165,26 @@ impl Checker {
             }
         }
         out
+    }
+
+    /// An RFC 3339 time (any offset), as UTC; its UTC year must be 1 to 9999, as both backends
+    /// store it.
+    pub fn time(&mut self, field: &str, raw: Option<&str>) -> Option<chrono::NaiveDateTime> {
+        let raw = raw?;
+        match chrono::DateTime::parse_from_rfc3339(raw.trim()).map(|t| t.naive_utc()) {
+            Ok(t) if (1..=9999).contains(&chrono::Datelike::year(&t)) => Some(t),
+            Ok(_) => {
+                self.fail(field, "must be a time from year 1 to 9999 (in UTC)");
+                None
+            }
+            Err(_) => {
+                self.fail(
+                    field,
+                    "must be an RFC 3339 time such as 2026-01-01T00:00:00Z",
+                );
+                None
+            }
+        }
     }
 
     /// An integer within `min..=max`, or `default` when absent.

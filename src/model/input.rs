@@ -27,8 +27,18 @@ pub fn current_year() -> i32 {
     chrono::Utc::now().year()
 }
 
-fn escape(key: &str) -> String {
+/// A JSON pointer's token for `key` (RFC 6901: `~` and `/` escaped).
+pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Unicode's bidirectional formatting characters, which reorder how text is displayed
+/// ("Trojan Source"): embeddings, overrides and isolates, and the implicit marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
 }
 
 impl Reader {
@@ -81,6 +91,13 @@ impl Reader {
             .any(|c| c.is_control() && c != '\n' && c != '\t')
         {
             self.fail(at, "must not contain control characters (NUL included)");
+            None
+        } else if trimmed.chars().any(is_bidi_control) {
+            self.fail(
+                at,
+                "must not contain bidirectional control characters (U+202A to U+202E, U+2066 \
+                 to U+2069, U+200E, U+200F, U+061C): they make text display other than it reads",
+            );
             None
         } else {
             Some(trimmed.to_string())
@@ -250,6 +267,32 @@ impl Reader {
     }
 
     /// An optional http(s) URL.
+    /// A required source: a citation, or a URL, which must then be http or https (a
+    /// `javascript:` or `data:` source, or one with another scheme and an authority such as
+    /// `ftp://…`, is refused; `doi:…` and other citations pass).
+    pub fn source(&mut self, obj: &Map<String, Value>, ptr: &str, key: &str) -> Option<String> {
+        let value = self.string(obj, ptr, key, 2000)?;
+        match url::Url::parse(&value) {
+            Ok(u)
+                if u.scheme() != "http"
+                    && u.scheme() != "https"
+                    && (u.has_authority()
+                        || ["javascript", "data", "vbscript", "file", "blob"]
+                            .contains(&u.scheme())) =>
+            {
+                self.fail(
+                    format!("{ptr}/{key}"),
+                    format!(
+                        "a citation, or an http or https URL (not a {}: URL)",
+                        u.scheme()
+                    ),
+                );
+                None
+            }
+            _ => Some(value),
+        }
+    }
+
     pub fn url(&mut self, obj: &Map<String, Value>, ptr: &str, key: &str) -> Option<String> {
         let value = self.opt_string(obj, ptr, key, 2000)?;
         match url::Url::parse(&value) {
@@ -562,7 +605,7 @@ impl BudgetInput {
                 r.fail("/period_end", "must not be before year");
             }
         }
-        let source = r.string(obj, "", "source", 2000);
+        let source = r.source(obj, "", "source");
         let note = r.opt_string(obj, "", "note", 2000);
         let input = match (year, kind, amount, currency, source) {
             (Some(year), Some(kind), Some(amount), Some(currency), Some(source)) => {
@@ -634,7 +677,7 @@ impl HeadcountInput {
             r.fail("/researchers", "give researchers, staff, or both");
         }
         let basis = r.string(obj, "", "basis", 500);
-        let source = r.string(obj, "", "source", 2000);
+        let source = r.source(obj, "", "source");
         let input = match (year, basis, source) {
             (Some(year), Some(basis), Some(source)) => Some(HeadcountInput {
                 year,
@@ -800,7 +843,7 @@ impl ProgramInput {
             .map(|y| y as i32);
         let period = r.opt_string(obj, "", "period", 200);
         let public_or_private = r.opt_string(obj, "", "public_or_private", 200);
-        let source = r.string(obj, "", "source", 2000);
+        let source = r.source(obj, "", "source");
         let description = r.opt_string(obj, "", "description", 5000);
         let input = match (jurisdiction, name, amount, currency, announced, source) {
             (
@@ -880,7 +923,7 @@ impl RateInput {
                 None
             }
         };
-        let source = r.string(obj, "", "source", 2000);
+        let source = r.source(obj, "", "source");
         let input = match (units, source) {
             (Some(units_per_usd), Some(source)) => Some(RateInput {
                 units_per_usd,

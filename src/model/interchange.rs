@@ -624,3 +624,31 @@ impl CsvLayout {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_reversibly() {
+        for (cell, written) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("@SUM(1+1)", "'@SUM(1+1)"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'=x", "''=x"),
+            ("''=x", "'''=x"),
+            ("-12.5", "-12.5"),
+            ("+7", "+7"),
+            ("-inf", "'-inf"),
+            ("'quoted'", "'quoted'"),
+            ("Inria", "Inria"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise_cell(cell), written, "{cell:?}");
+            assert_eq!(restore_cell(written), cell, "{written:?}");
+        }
+    }
+}

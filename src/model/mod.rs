@@ -9,6 +9,7 @@ pub mod ids;
 pub mod input;
 pub mod institute;
 pub mod interchange;
+pub mod json;
 pub mod matching;
 pub mod money;
 pub mod reference;

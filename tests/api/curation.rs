@@ -608,3 +608,91 @@ async fn history_records_who_when_and_what_and_outlives_the_institute() {
         .await
         .problem(400);
 }
+
+#[actix_rt::test]
+async fn duplicate_keys_bidi_controls_and_active_urls_are_refused_naming_the_field() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "strict", "editor");
+    let raw = |method: Method, uri: &str, body: &str, content_type: &str| {
+        actix_web::test::TestRequest::default()
+            .method(method)
+            .uri(uri)
+            .insert_header(("Authorization", format!("Bearer {k}")))
+            .insert_header(("Content-Type", content_type.to_string()))
+            .insert_header(("If-Match", "*"))
+            .set_payload(body.to_string())
+    };
+    // A key given twice is not "the last wins": it is refused, with its pointer.
+    for (method, uri, body, content_type, field) in [
+        (
+            Method::POST,
+            "/v1/institutes",
+            r#"{"name": "Twice", "name": "Again", "kind": "non_profit", "country": "NL"}"#,
+            "application/json",
+            "/name",
+        ),
+        (
+            Method::PATCH,
+            "/v1/institutes/vector-institute",
+            r#"{"external_ids": {"ror": "03kqdja62", "ror": "0abcde123"}}"#,
+            "application/merge-patch+json",
+            "/external_ids/ror",
+        ),
+        (
+            Method::POST,
+            "/v1/institutes/vector-institute/headcounts",
+            r#"{"year": 2020, "staff": 5, "staff": 6, "basis": "staff", "source": "s"}"#,
+            "application/json",
+            "/staff",
+        ),
+    ] {
+        let r = send(&app, raw(method, uri, body, content_type)).await;
+        let p = r.problem(400);
+        assert_eq!(r.fields(), vec![field], "{p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains("more than once"),
+            "{p}"
+        );
+    }
+    // Bidirectional controls, in a name or an alias.
+    for body in [
+        json!({"name": "Institute \u{202E}evil", "kind": "non_profit", "country": "NL"}),
+        json!({"name": "Plain", "aliases": ["a\u{2066}b"], "kind": "non_profit", "country": "NL"}),
+    ] {
+        let r = post_json(&app, "/v1/institutes", &k, body).await;
+        let p = r.problem(400);
+        assert!(
+            r.fields() == vec!["/name"] || r.fields() == vec!["/aliases/0"],
+            "{p}"
+        );
+        assert!(
+            p["detail"].as_str().unwrap().contains("bidirectional"),
+            "{p}"
+        );
+    }
+    // A source is a citation or an http(s) URL.
+    for (source, ok) in [
+        ("javascript:alert(1)", false),
+        ("JavaScript:alert(1)", false),
+        ("data:text/html,<b>x</b>", false),
+        ("ftp://example.org/report.pdf", false),
+        ("doi:10.1000/182", true),
+        ("Annual report 2024: page 12", true),
+        ("https://example.org/report", true),
+    ] {
+        let r = post_json(
+            &app,
+            "/v1/institutes/vector-institute/budgets",
+            &k,
+            json!({"year": 2019, "kind": "annual", "amount": 1000, "currency": "CAD",
+                   "source": source}),
+        )
+        .await;
+        if ok {
+            assert!(r.status == 201 || r.status == 409, "{source}: {}", r.status);
+        } else {
+            let p = r.problem(400);
+            assert_eq!(r.fields(), vec!["/source"], "{source}: {p}");
+        }
+    }
+}

@@ -156,6 +156,43 @@ async fn references_no_record_could_have_are_404s_or_named_400s() {
         .fields(),
         vec!["cursor"]
     );
+    // Times out of the range both backends store are refused alike, in a parameter or a
+    // forged history cursor.
+    for uri in [
+        "/v1/institutes?updated_since=9999-12-31T23:00:00-05:00",
+        "/v1/institutes?updated_since=0000-01-01T00:00:00Z",
+    ] {
+        let r = get(&app, uri).await;
+        r.problem(400);
+        assert_eq!(r.fields(), vec!["updated_since"], "{uri}");
+    }
+    for at in [
+        "-5000-01-01T00:00:00Z",
+        "+20000-01-01T00:00:00Z",
+        "yesterday",
+    ] {
+        let forged =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(r#"["{at}","x"]"#));
+        let r = get(
+            &app,
+            &format!("/v1/institutes/mila/history?cursor=k1.{forged}"),
+        )
+        .await;
+        r.problem(400);
+        assert_eq!(r.fields(), vec!["cursor"], "{at}");
+    }
+    // Broken percent-encoding is refused, naming the parameter, not read literally.
+    for (uri, field) in [
+        ("/v1/institutes?q=%zz", "q"),
+        ("/v1/institutes?q=%e9t%e9", "q"),
+        ("/v1/institutes/suggest?q=ab%2", "q"),
+        ("/v1/stats?group_by=country&country=C%", "country"),
+    ] {
+        let r = get(&app, uri).await;
+        let p = r.problem(400);
+        assert_eq!(r.fields(), vec![field], "{uri}: {p}");
+    }
+    assert_eq!(get(&app, "/v1/institutes?q=%C3%A9cole").await.status, 200);
 }
 
 #[actix_rt::test]
