@@ -109,10 +109,10 @@ function init(args)
   assert(#t_id > 0, "load.lua: thread " .. tid .. " owns no institute in LOAD_WRITES")
   f_id, f_year, f_acked, f_inflight = {}, {}, {}, {}
   for line in io.lines(env("LOAD_FIGURES")) do
-    local t, id = line:match("^(%d+)\t(%S+)$")
+    local t, id, first = line:match("^(%d+)\t(%S+)\t(%d+)$")
     if tonumber(t) == tid then
       local i = #f_id + 1
-      f_id[i], f_year[i], f_acked[i], f_inflight[i] = id, 1900, 0, 0
+      f_id[i], f_year[i], f_acked[i], f_inflight[i] = id, tonumber(first), 0, 0
     end
   end
   assert(#f_id > 0, "load.lua: thread " .. tid .. " owns no institute in LOAD_FIGURES")

@@ -109,9 +109,15 @@ targets = [(t + 1, f"ins_syn{n - 1 - t * per_thread - j:013d}") for t in range(t
 figure_targets = [(t + 1, f"ins_syn{n - 1 - (threads + t) * per_thread - j:013d}") for t in range(threads) for j in range(per_thread)]
 written = {i for _, i in targets} | {i for _, i in figure_targets}
 
+def series(i):
+    _, _, body = get(f"/v1/institutes/{i}/headcounts")
+    return body["items"] if isinstance(body, dict) else body
 def entries(i):
-    _, _, series = get(f"/v1/institutes/{i}/headcounts")
-    return len(series["items"] if isinstance(series, dict) else series)
+    return len(series(i))
+def first_free_year(i):
+    # The run's entries take years 1900-1999 from the first one no earlier run took.
+    taken = [e["year"] for e in series(i) if 1900 <= e["year"] <= 1999]
+    return max(taken) + 1 if taken else 1900
 before = {}
 with open(f"{out}/writes.tsv", "w") as f:
     for t, i in targets:
@@ -125,7 +131,7 @@ with open(f"{out}/writes.tsv", "w") as f:
 with open(f"{out}/figures.tsv", "w") as f:
     for t, i in figure_targets:
         before[i] = {"headcounts": entries(i)}
-        f.write(f"{t}\t{i}\n")
+        f.write(f"{t}\t{i}\t{first_free_year(i)}\n")
 json.dump(before, open(f"{out}/before.json", "w"))
 
 # Read sample: synthetic institutes by slug (looked up 100 at a time), and the seed's slugs.

@@ -25,3 +25,10 @@ function request()
   next_index = next_index % #paths + 1
   return wrk.format("GET", path)
 end
+
+-- One line the benchmark reads: responses that were not 2xx or 3xx, and socket errors.
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("non-2xx or errors: %d\n",
+    e.status + e.connect + e.read + e.write + e.timeout))
+end

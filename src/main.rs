@@ -1,6 +1,11 @@
 use clap::Parser;
 use std::io::Write;
 
+/// mimalloc: under a steady mixed load the server's resident memory stays near its working set
+/// (glibc's per-thread arenas grew it by half in a minute); measured with scripts/load.sh.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))

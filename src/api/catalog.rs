@@ -320,10 +320,24 @@ pub async fn get_sector(
 ) -> Result<HttpResponse, ApiError> {
     no_query(&req)?;
     let slug = path.into_inner();
-    let sector = db(&state, move |conn| {
-        reference::get_sector(conn, &slug)?.ok_or_else(|| not_found("sector", &slug))
-    })
-    .await?;
+    // From the read model, as the list: its count is a bitmap intersection, not a join.
+    let sector = {
+        let read = state.read.read()?;
+        let s = read
+            .reference
+            .sectors
+            .get(&slug)
+            .ok_or_else(|| not_found("sector", &slug))?;
+        Sector {
+            institutes: crate::read::aggregates::sector_counts(&read)
+                .get(&slug)
+                .copied()
+                .unwrap_or(0),
+            slug: s.slug.clone(),
+            name: s.name.clone(),
+            description: s.description.clone(),
+        }
+    };
     Ok(with_etag(&req, &sector, HttpResponse::Ok()))
 }
 
