@@ -341,7 +341,8 @@ fn read_batch(value: &Value) -> Result<(Vec<String>, f64, usize), ApiError> {
 #[utoipa::path(
     tag = "institutes",
     operation_id = "matchAffiliations",
-    request_body(content = MatchBatch, content_type = "application/json"),
+    request_body(content = MatchBatch, content_type = "application/json",
+        example = json!({"affiliations": ["Vector Institute, Toronto, Canada", "DFKI GmbH, Saarbrücken, Germany"], "limit": 3})),
     responses(
         (status = 200, description = "One answer per affiliation, in the order sent.", body = MatchBatchResult),
         (status = 400, response = super::problems::BadRequest),
