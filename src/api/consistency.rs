@@ -15,10 +15,24 @@ pub fn parse(check: &mut Checker, raw: Option<&str>) -> Option<i64> {
     raw.map(|_| check.int("min_sequence", raw, 0, i64::MAX, 0))
 }
 
-/// Waits until the read model reflects change `min` (when given); 503 when it does not within
-/// two seconds (the change is not committed yet, or this process is behind).
+/// Waits until the read model reflects change `min` (when given): a 400 naming
+/// `min_sequence` at once when no such change has been committed (the number is beyond the
+/// registry's head); a 503 when this process has not applied it within two seconds.
 pub async fn reach(state: &AppState, min: Option<i64>) -> Result<(), ApiError> {
     let Some(min) = min else { return Ok(()) };
+    if state.read.sequence() >= min {
+        return Ok(());
+    }
+    let head = super::db(state, |conn| Ok(crate::store::write::sequence_head(conn)?)).await?;
+    if min > head {
+        return Err(ApiError::field(
+            "min_sequence",
+            format!(
+                "no change {min} has been committed: the registry's last change is {head} \
+                 (the Registry-Sequence of a write's answer, or of /v1/changes)"
+            ),
+        ));
+    }
     if state.read.reached(min, WAIT).await {
         return Ok(());
     }

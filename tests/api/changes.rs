@@ -668,3 +668,45 @@ fn vocabulary(url: &str) -> institute_registry::model::input::Vocabulary {
     let pool = institute_registry::db::connect(url, 1).unwrap();
     institute_registry::store::write::vocabulary(&mut pool.get().unwrap()).unwrap()
 }
+
+#[actix_rt::test]
+async fn min_sequence_waits_for_a_committed_change_and_refuses_a_future_one() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "reader-of-own-writes", "editor");
+    let r = patch_json(
+        &app,
+        "/v1/institutes/mila",
+        &k,
+        serde_json::json!({"aliases": ["Institut québécois d'IA"]}),
+        Some("*"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let seq: i64 = r.header("registry-sequence").unwrap().parse().unwrap();
+    for uri in [
+        format!("/v1/institutes?q=quebecois&min_sequence={seq}"),
+        format!("/v1/stats?group_by=country&min_sequence={seq}"),
+    ] {
+        let r = get(&app, &uri).await;
+        assert_eq!(r.status, 200, "{uri}");
+        let at: i64 = r.header("registry-sequence").unwrap().parse().unwrap();
+        assert!(at >= seq, "{uri}: {at} < {seq}");
+    }
+    assert_eq!(
+        get_ok(
+            &app,
+            &format!("/v1/institutes?q=quebecois&min_sequence={seq}")
+        )
+        .await["total"],
+        1
+    );
+    // A change not committed (yet) is a 400 at once, not a wait.
+    let started = std::time::Instant::now();
+    let r = get(&app, &format!("/v1/institutes?min_sequence={}", seq + 1000)).await;
+    let p = r.problem(400);
+    assert_eq!(r.fields(), vec!["min_sequence"], "{p}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    let r = get(&app, "/v1/stats?group_by=kind&min_sequence=-1").await;
+    r.problem(400);
+    assert_eq!(r.fields(), vec!["min_sequence"]);
+}
