@@ -83,7 +83,7 @@ pub struct FilterParams {
     /// Answer only once this server reflects this change of the registry's sequence (the
     /// `Registry-Sequence` of a write's answer): reads your writes through any replica. Waits
     /// up to 2 s, then 503; a number beyond the registry's last committed change is a 400.
-    #[param(value_type = Option<i64>, minimum = 0, example = 1042)]
+    #[param(value_type = Option<i64>, minimum = 0, example = 1)]
     pub min_sequence: Option<String>,
 }
 
