@@ -87,7 +87,7 @@ impl<R: Read> Read for Counted<R> {
 /// Calls `each` with every element of a JSON array as it is read, holding one at a time.
 struct Elements<'f, F>(&'f mut F);
 
-impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for Elements<'_, F> {
+impl<'de, F: FnMut(Result<Value, String>)> serde::de::Visitor<'de> for Elements<'_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -95,7 +95,7 @@ impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for Elements<'_, F> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(value) = seq.next_element_seed(crate::model::json::Element)? {
             (self.0)(value);
         }
         Ok(())
@@ -125,6 +125,12 @@ pub fn read_file(
                     .and_then(|v| ImportRecord::read(line, v, vocab)),
             )
         };
+    let twice = |pointer: &str| {
+        vec![crate::model::FieldError::new(
+            pointer,
+            "given more than once: an object gives each key once",
+        )]
+    };
     let unreadable = |e: &dyn std::fmt::Display| {
         vec![crate::model::FieldError::new(
             "",
@@ -150,12 +156,7 @@ pub fn read_file(
                 }
                 let value = crate::model::json::parse(text.as_bytes()).map_err(|e| match e {
                     crate::model::json::JsonError::Syntax(e) => unreadable(&e),
-                    crate::model::json::JsonError::DuplicateKey(pointer) => {
-                        vec![crate::model::FieldError::new(
-                            pointer,
-                            "given more than once: an object gives each key once",
-                        )]
-                    }
+                    crate::model::json::JsonError::DuplicateKey(pointer) => twice(&pointer),
                 });
                 if !checked(line_no, String::new(), value) {
                     break;
@@ -172,10 +173,10 @@ pub fn read_file(
             }
             let mut n = 0;
             let mut go_on = true;
-            let mut each = |value: Value| {
+            let mut each = |value: Result<Value, String>| {
                 n += 1;
                 if go_on {
-                    go_on = checked(n, String::new(), Ok(value));
+                    go_on = checked(n, String::new(), value.map_err(|p| twice(&p)));
                 }
             };
             let mut de = serde_json::Deserializer::from_reader(reader);
@@ -477,6 +478,7 @@ fn export_blocking(
             _ => Format::Ndjson,
         },
         series: true,
+        stall: None,
     };
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::with_capacity(

@@ -61,6 +61,22 @@ pub struct ServeArgs {
     /// 408 and the connection is closed. 0: no limit.
     #[arg(long, env = "BODY_TIMEOUT", default_value_t = 10)]
     pub body_timeout: u64,
+    /// CSV and NDJSON exports streamed at once by this process; beyond, 503 with Retry-After.
+    /// 0: no limit.
+    #[arg(long, env = "MAX_EXPORTS", default_value_t = 4)]
+    pub max_exports: usize,
+    /// Exports one client may have streaming at once; beyond, 429. 0: no limit.
+    #[arg(long, env = "MAX_CLIENT_EXPORTS", default_value_t = 2)]
+    pub max_client_exports: usize,
+    /// Seconds an export waits for a client that has stopped reading it; beyond, the export
+    /// ends in an error and frees its place. 0: waits for ever.
+    #[arg(long, env = "EXPORT_STALL_TIMEOUT", default_value_t = 30)]
+    pub export_stall_timeout: u64,
+    /// Browser origins allowed to call the API (CORS), separated by commas, each
+    /// `scheme://host[:port]`: they may call every operation. `*` alone: any origin may read
+    /// (GET, HEAD), none may write. Empty (the default): no cross-origin access.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
     /// Open connections accepted by this process, shared out among the workers.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,

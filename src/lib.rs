@@ -159,8 +159,10 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             log::info!("new database seeded: {report}");
         }
     }
-    let state =
-        api::AppState::new(pool, &database.database_url)?.with_limits(api::limits::Limits {
+    let cors = api::http::CorsPolicy::parse(&args.cors_origins)?;
+    let state = api::AppState::new(pool, &database.database_url)?
+        .with_cors(cors)
+        .with_limits(api::limits::Limits {
             rate_limit: args.rate_limit,
             rate_limit_burst: args.rate_limit_burst,
             trust_proxy: args.trust_proxy,
@@ -168,6 +170,10 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             max_client_in_flight: args.max_client_in_flight,
             body_timeout: (args.body_timeout > 0)
                 .then(|| std::time::Duration::from_secs(args.body_timeout)),
+            max_exports: args.max_exports,
+            max_client_exports: args.max_client_exports,
+            export_stall: (args.export_stall_timeout > 0)
+                .then(|| std::time::Duration::from_secs(args.export_stall_timeout)),
             ..Default::default()
         });
     let workers = args
@@ -177,7 +183,21 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
     let per_worker = args.max_connections.div_ceil(workers as u64).max(1) as usize;
     let secs = std::time::Duration::from_secs;
     let draining = state.draining.clone();
+    // Connections whose client stops taking what is sent are closed by the kernel after the
+    // export stall timeout (TCP_USER_TIMEOUT also bounds a zero window): actix has no write
+    // timeout of its own, and such a connection would otherwise hold its buffers for ever.
+    let send_timeout_ms = args
+        .export_stall_timeout
+        .saturating_mul(1000)
+        .min(u32::MAX as u64);
     let server = HttpServer::new(move || api::build_app(state.clone()))
+        .on_connect(move |conn, _| {
+            if send_timeout_ms > 0 {
+                if let Some(stream) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                    set_send_timeout(stream, send_timeout_ms as u32);
+                }
+            }
+        })
         .disable_signals()
         .workers(workers)
         .max_connections(per_worker)
@@ -234,4 +254,28 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         }
     );
     server.await.map_err(|e| e.to_string())
+}
+
+/// Sets TCP_USER_TIMEOUT on a connection: the longest sent data may stay unacknowledged (or
+/// the client's receive window stay shut) before the kernel closes the connection.
+fn set_send_timeout(stream: &actix_web::rt::net::TcpStream, millis: u32) {
+    use std::os::fd::AsRawFd;
+    let value = millis as libc::c_uint;
+    // SAFETY: the descriptor is the stream's own, open for the call; the option value is a
+    // c_uint of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_USER_TIMEOUT,
+            (&value as *const libc::c_uint).cast(),
+            std::mem::size_of::<libc::c_uint>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        log::debug!(
+            "TCP_USER_TIMEOUT not set: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }

@@ -14,8 +14,9 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 
-/// Documents read per query while exporting.
-const EXPORT_PAGE: usize = 1000;
+/// Documents read per query while exporting (and so records per part sent: a client that stops
+/// reading leaves at most a few parts in memory).
+const EXPORT_PAGE: usize = 500;
 
 /// What the list answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +169,94 @@ pub struct Job {
     pub format: Format,
     /// Whether each record carries its whole series (the command-line export's files).
     pub series: bool,
+    /// The longest the job waits for its receiver to take a part; `None`: for ever.
+    pub stall: Option<std::time::Duration>,
+}
+
+/// How sending an export's parts ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Every part was taken (or an error was sent in the place of the rest).
+    Sent,
+    /// The receiver went away.
+    Gone,
+    /// The receiver took nothing for longer than the job's `stall`.
+    Stalled,
+}
+
+/// The most bytes one part of an export carries: a client that stops reading holds at most a
+/// part in the server's queue and one in the connection's buffer.
+const PART_BYTES: usize = 64 * 1024;
+
+/// Sends a page's bytes, each part waiting at most `stall` for room. With a `stall` (an HTTP
+/// client), in parts of at most [`PART_BYTES`] (copied, so that a part held by a slow
+/// connection does not keep the whole page alive); without (the command line, which takes
+/// whole records), as one part.
+fn deliver_page(
+    out: &tokio::sync::mpsc::Sender<Chunk>,
+    chunk: Chunk,
+    stall: Option<std::time::Duration>,
+) -> Delivery {
+    let bytes = match chunk {
+        Ok(bytes) if stall.is_some() && bytes.len() > PART_BYTES => bytes,
+        other => return deliver(out, other, stall),
+    };
+    for part in bytes.chunks(PART_BYTES) {
+        match deliver(out, Ok(Bytes::copy_from_slice(part)), stall) {
+            Delivery::Sent => {}
+            other => return other,
+        }
+    }
+    Delivery::Sent
+}
+
+/// Sends one part, waiting at most `stall` for room.
+fn deliver(
+    out: &tokio::sync::mpsc::Sender<Chunk>,
+    chunk: Chunk,
+    stall: Option<std::time::Duration>,
+) -> Delivery {
+    use tokio::sync::mpsc::error::TrySendError;
+    let Some(stall) = stall else {
+        return match out.blocking_send(chunk) {
+            Ok(()) => Delivery::Sent,
+            Err(_) => Delivery::Gone,
+        };
+    };
+    let deadline = std::time::Instant::now() + stall;
+    let mut chunk = chunk;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match out.try_send(chunk) {
+            Ok(()) => return Delivery::Sent,
+            Err(TrySendError::Closed(_)) => return Delivery::Gone,
+            Err(TrySendError::Full(back)) => chunk = back,
+        }
+        if std::time::Instant::now() >= deadline {
+            return Delivery::Stalled;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits until the receiver has taken every part sent (or gone), at most `stall`.
+fn drained(out: &tokio::sync::mpsc::Sender<Chunk>, stall: Option<std::time::Duration>) -> Delivery {
+    let deadline = stall.map(|s| std::time::Instant::now() + s);
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        if out.is_closed() {
+            return Delivery::Gone;
+        }
+        if out.capacity() == out.max_capacity() {
+            return Delivery::Sent;
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Delivery::Stalled;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Threads assembling and encoding pages.
@@ -175,8 +264,8 @@ const WORKERS: usize = 2;
 
 impl Job {
     /// Sends the export's chunks, in order, until the last page or the first error; stops
-    /// early when the receiver goes away.
-    pub fn run(&self, out: &tokio::sync::mpsc::Sender<Chunk>) {
+    /// early when the receiver goes away or stalls (see [`Job::stall`]).
+    pub fn run(&self, out: &tokio::sync::mpsc::Sender<Chunk>) -> Delivery {
         use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
         type Work = (Vec<Document>, SyncSender<Chunk>);
         let (work_tx, work_rx) = sync_channel::<Work>(WORKERS);
@@ -191,8 +280,9 @@ impl Job {
                     let _ = done.send(self.encode_page(docs));
                 });
             }
-            // Sends pages on in order; stops at the first error or when the client goes away.
-            scope.spawn(move || {
+            // Sends pages on in order; stops at the first error or when the client goes away
+            // or stalls.
+            let sender = scope.spawn(move || {
                 for page in order_rx {
                     let chunk = page
                         .recv()
@@ -203,10 +293,13 @@ impl Job {
                         // sees a broken transfer rather than a file that looks complete.
                         log::error!("export stopped: {e}");
                     }
-                    if out.blocking_send(chunk).is_err() || failed {
-                        return;
+                    match deliver_page(out, chunk, self.stall) {
+                        Delivery::Sent if !failed => {}
+                        Delivery::Sent => return Delivery::Sent,
+                        other => return other,
                     }
                 }
+                Delivery::Sent
             });
             for ids in self.ids.chunks(EXPORT_PAGE) {
                 let (done_tx, done_rx) = sync_channel::<Chunk>(1);
@@ -227,7 +320,8 @@ impl Job {
             }
             drop(order_tx);
             drop(work_tx);
-        });
+            sender.join().unwrap_or(Delivery::Gone)
+        })
     }
 
     /// The stored documents of these ids, in their order (those deleted since are left out).
@@ -273,10 +367,17 @@ impl Job {
 
 /// Streams every institute of the job's filter, in the order of its keys; `sequence` is the
 /// change of the registry's sequence the export reflects (stated in a header, so that a copy
-/// made from it can follow `/v1/changes` from there).
-pub fn stream(job: Job, sequence: i64) -> HttpResponse {
+/// made from it can follow `/v1/changes` from there). The export's place (`permit`) is held
+/// until the client has taken every part, has gone, or has taken nothing for the job's
+/// `stall`; a stalled export's body then ends in an error (the client sees a broken transfer,
+/// never a file that looks complete).
+pub fn stream(job: Job, sequence: i64, permit: super::limits::ExportPermit) -> HttpResponse {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let format = job.format;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let stall = job.stall;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    let stalled = std::sync::Arc::new(AtomicBool::new(false));
+    let stalled_job = stalled.clone();
     let head = match format {
         Format::Csv => {
             let extra: Vec<String> = job
@@ -289,15 +390,37 @@ pub fn stream(job: Job, sequence: i64) -> HttpResponse {
         _ => None,
     };
     actix_web::rt::task::spawn_blocking(move || {
-        if let Some(h) = head {
-            if tx.blocking_send(Ok(h)).is_err() {
-                return;
+        let _permit = permit;
+        let mut delivery = match head {
+            Some(h) => deliver(&tx, Ok(h), stall),
+            None => Delivery::Sent,
+        };
+        if delivery == Delivery::Sent {
+            delivery = job.run(&tx);
+        }
+        if delivery == Delivery::Sent {
+            delivery = drained(&tx, stall);
+        }
+        if delivery == Delivery::Stalled {
+            log::warn!("export stopped: its client took nothing for {stall:?}");
+            stalled_job.store(true, Ordering::Release);
+        }
+    });
+    let body = futures_util::stream::unfold(rx, move |mut rx| {
+        let stalled = stalled.clone();
+        async move {
+            match rx.recv().await {
+                Some(item) => Some((item, rx)),
+                None if stalled.swap(false, Ordering::AcqRel) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client stopped reading the export",
+                    )),
+                    rx,
+                )),
+                None => None,
             }
         }
-        job.run(&tx);
-    });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
     });
     let (content_type, file) = match format {
         Format::Csv => ("text/csv; charset=utf-8; header=present", "institutes.csv"),

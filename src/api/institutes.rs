@@ -14,7 +14,7 @@ use crate::model::representation::etag;
 use crate::read::query::{SortField, SortKey};
 use crate::store::institutes::{self as store, Resolution};
 use crate::store::write::{documents, sequence_head};
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -183,6 +183,16 @@ pub async fn list_institutes(
     consistency::reach(&state, min_sequence).await?;
     let rates = state.read.read()?.reference.rates.clone();
     if format != Format::Json {
+        let client = req
+            .extensions()
+            .get::<super::limits::ClientId>()
+            .cloned()
+            .unwrap_or(super::limits::ClientId::Unknown);
+        let permit = state.exports.enter(
+            &client,
+            state.limits.max_exports,
+            state.limits.max_client_exports,
+        )?;
         let answer = state.read.all(&filter, &keys)?;
         return Ok(export::stream(
             export::Job {
@@ -192,8 +202,10 @@ pub async fn list_institutes(
                 currency: display,
                 format,
                 series: false,
+                stall: state.limits.export_stall,
             },
             answer.sequence,
+            permit,
         ));
     }
     let (answer, docs) = page(&state, &filter, &keys, after.as_ref(), limit as usize).await?;
@@ -385,10 +397,14 @@ pub async fn get_institute(
             record.convert_money(&rates, c);
         }
         if include.iter().any(|i| i == "ancestors") {
-            record.ancestors = Some(store::ancestors(conn, &id)?);
+            let (ancestors, truncated) = store::ancestors(conn, &id)?;
+            record.ancestors = Some(ancestors);
+            record.ancestors_truncated = Some(truncated);
         }
         if include.iter().any(|i| i == "descendants") {
-            record.descendants = Some(store::descendants(conn, &id)?);
+            let (descendants, truncated) = store::descendants(conn, &id)?;
+            record.descendants = Some(descendants);
+            record.descendants_truncated = Some(truncated);
         }
         let json = serde_json::to_string(&record)
             .map_err(|e| ApiError::Internal(format!("serializing {id}: {e}")))?;

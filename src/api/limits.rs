@@ -52,6 +52,13 @@ pub struct Limits {
     /// The longest a request's body may take to arrive, from the moment its head was read;
     /// `None`: no limit.
     pub body_timeout: Option<Duration>,
+    /// Exports (CSV, NDJSON) streaming at once in this process; 0: no limit.
+    pub max_exports: usize,
+    /// Exports one client may have streaming at once; 0: no limit.
+    pub max_client_exports: usize,
+    /// The longest an export waits for its client to take the next part of it; beyond, the
+    /// export stops (its body ends in an error) and frees its place. `None`: no limit.
+    pub export_stall: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -64,6 +71,9 @@ impl Default for Limits {
             max_clients: 100_000,
             max_client_in_flight: 0,
             body_timeout: None,
+            max_exports: 0,
+            max_client_exports: 0,
+            export_stall: None,
         }
     }
 }
@@ -317,6 +327,78 @@ impl Drop for Slot {
     }
 }
 
+/// Exports streaming at once, in all and per client: an export holds an [`ExportPermit`]
+/// from its start until its client has taken all of it, has gone, or has stalled.
+#[derive(Default)]
+pub struct ExportSlots {
+    running: Mutex<usize>,
+    clients: Arc<ClientSlots>,
+}
+
+/// One export's place; given back when dropped.
+pub struct ExportPermit {
+    slots: Arc<ExportSlots>,
+    counted: bool,
+    _client: Option<Slot>,
+}
+
+impl ExportSlots {
+    /// Exports streaming now.
+    pub fn running(&self) -> usize {
+        self.running.lock().map_or(0, |n| *n)
+    }
+
+    /// A place for one more export of `client`: 429 when the client has its `max_client`
+    /// exports streaming already, 503 when the process has `max` (0: no limit).
+    pub fn enter(
+        self: &Arc<Self>,
+        client: &ClientId,
+        max: usize,
+        max_client: usize,
+    ) -> Result<ExportPermit, ApiError> {
+        let slot = self.clients.enter(client, max_client).map_err(|()| {
+            ApiError::TooManyRequests {
+                detail: format!(
+                    "this client has {max_client} exports streaming already, as many as one client may; retry when one has finished"
+                ),
+                retry_after: 5,
+            }
+        })?;
+        let mut counted = false;
+        if max > 0 {
+            let mut running = self
+                .running
+                .lock()
+                .map_err(|_| ApiError::Internal("export slots poisoned".into()))?;
+            if *running >= max {
+                return Err(ApiError::Overloaded {
+                    detail: format!(
+                        "the server is streaming {max} exports, as many as it streams at once; retry shortly"
+                    ),
+                    retry_after: 5,
+                });
+            }
+            *running += 1;
+            counted = true;
+        }
+        Ok(ExportPermit {
+            slots: self.clone(),
+            counted,
+            _client: slot,
+        })
+    }
+}
+
+impl Drop for ExportPermit {
+    fn drop(&mut self) {
+        if self.counted {
+            if let Ok(mut running) = self.slots.running.lock() {
+                *running = running.saturating_sub(1);
+            }
+        }
+    }
+}
+
 /// A request body that fails once its deadline passes (and says so in `expired`), however
 /// slowly its bytes trickle in.
 struct Deadline {
@@ -459,6 +541,7 @@ pub async fn admit(
         let error = auth::refusal(req.request());
         return refuse(req, error, allowance);
     }
+    req.extensions_mut().insert(client.clone());
     let max = state.limits.max_client_in_flight;
     let _slot = match state.slots.enter(&client, max) {
         Ok(slot) => slot,

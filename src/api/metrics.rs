@@ -109,8 +109,8 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, with the pool's gauges.
-    pub fn render(&self, pool: &crate::db::Pool) -> String {
+    /// The exposition text, with the pool's gauges, the exports streaming, and the process's.
+    pub fn render(&self, pool: &crate::db::Pool, exports: usize) -> String {
         let mut out = String::new();
         let requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
         let durations = self.durations.lock().map(|d| d.clone()).unwrap_or_default();
@@ -174,8 +174,88 @@ impl Metrics {
             state.connections.saturating_sub(state.idle_connections),
             pool.max_size(),
         );
+        let _ = write!(
+            out,
+            "# HELP exports_streaming CSV and NDJSON exports being streamed now.\n\
+             # TYPE exports_streaming gauge\n\
+             exports_streaming {exports}\n"
+        );
+        process_metrics(&mut out);
         out
     }
+}
+
+/// The process's own gauges, named as Prometheus' process collector names them, from `/proc`
+/// (left out where there is no `/proc`).
+fn process_metrics(out: &mut String) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let Some(fields) = stat.rsplit_once(')').map(|(_, rest)| {
+        rest.split_whitespace()
+            .map(|f| f.parse::<u64>().unwrap_or(0))
+            .collect::<Vec<u64>>()
+    }) else {
+        return;
+    };
+    // `man 5 proc`: utime and stime are fields 14 and 15, num_threads 20, starttime 22,
+    // vsize 23, rss 24 (counting from 1, the pid); `fields` starts at field 3.
+    let field = |n: usize| fields.get(n - 3).copied().unwrap_or(0);
+    // SAFETY: sysconf has no preconditions; it only reads configuration values.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK).max(1) as f64,
+            libc::sysconf(libc::_SC_PAGESIZE).max(1) as u64,
+        )
+    };
+    let boot = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+    let max_fds = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let _ = write!(
+        out,
+        "# HELP process_cpu_seconds_total User and system CPU time spent, in seconds.\n\
+         # TYPE process_cpu_seconds_total counter\n\
+         process_cpu_seconds_total {}\n\
+         # HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+         # TYPE process_resident_memory_bytes gauge\n\
+         process_resident_memory_bytes {}\n\
+         # HELP process_virtual_memory_bytes Virtual memory size in bytes.\n\
+         # TYPE process_virtual_memory_bytes gauge\n\
+         process_virtual_memory_bytes {}\n\
+         # HELP process_threads Threads of the process.\n\
+         # TYPE process_threads gauge\n\
+         process_threads {}\n\
+         # HELP process_open_fds Open file descriptors.\n\
+         # TYPE process_open_fds gauge\n\
+         process_open_fds {fds}\n\
+         # HELP process_max_fds The most file descriptors the process may open.\n\
+         # TYPE process_max_fds gauge\n\
+         process_max_fds {max_fds}\n\
+         # HELP process_start_time_seconds Start time of the process since the Unix epoch, in seconds.\n\
+         # TYPE process_start_time_seconds gauge\n\
+         process_start_time_seconds {}\n",
+        (field(14) + field(15)) as f64 / ticks,
+        field(24) * page,
+        field(23),
+        field(20),
+        boot + field(22) as f64 / ticks,
+    );
 }
 
 /// A label value as the text format wants it.
@@ -192,7 +272,9 @@ fn escape(value: &str) -> String {
 /// `http_requests_total{method,route,status}`, the `http_request_duration_seconds` histogram
 /// by route, `http_requests_rejected_total{reason}` (`rate_limited`, `overloaded`),
 /// `http_requests_in_flight`, and the database pool's `db_pool_connections{state}` (`idle`,
-/// `in_use`) and `db_pool_max_connections`. `route` is the matched route pattern, or
+/// `in_use`) and `db_pool_max_connections`, `exports_streaming`, and the process's
+/// `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_cpu_seconds_total`,
+/// `process_threads`, `process_open_fds`, `process_max_fds` and `process_start_time_seconds`. `route` is the matched route pattern, or
 /// `unmatched`. Each server process counts its own requests: scrape every replica. Not rate
 /// limited.
 #[utoipa::path(
@@ -214,5 +296,5 @@ pub async fn metrics(
     no_query(&req)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&state.pool)))
+        .body(state.metrics.render(&state.pool, state.exports.running())))
 }

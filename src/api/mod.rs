@@ -11,6 +11,7 @@ pub mod export;
 pub mod figures;
 pub mod filters;
 pub mod health;
+pub mod http;
 pub mod institutes;
 pub mod limits;
 pub mod matching;
@@ -52,6 +53,10 @@ pub struct AppState {
     pub keys: std::sync::Arc<auth::KeyRing>,
     /// Requests in progress per client.
     pub slots: std::sync::Arc<limits::ClientSlots>,
+    /// Exports streaming, in all and per client.
+    pub exports: std::sync::Arc<limits::ExportSlots>,
+    /// Which browser origins may call the API.
+    pub cors: http::CorsPolicy,
     /// Request counts, latencies, rejections; served at `/metrics`.
     pub metrics: std::sync::Arc<metrics::Metrics>,
     /// The SQLite file the pool opened, which readiness checks is still there.
@@ -232,6 +237,114 @@ fn complete_spec(spec: &mut OpenApiDoc) {
     link_created_resources(spec);
     declare_rate_limits(spec);
     declare_body_deadline(spec);
+    declare_http_caching(spec);
+}
+
+/// Every `GET` takes `If-None-Match` and may answer 304; its 200 carries `ETag`,
+/// `Cache-Control` and `Vary`; and every `GET` has its `HEAD` (the same answers without bodies).
+fn declare_http_caching(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::response::{Response, ResponseBuilder};
+    use utoipa::openapi::{ObjectBuilder, RefOr, Required, Type};
+    let text = || ObjectBuilder::new().schema_type(Type::String).build();
+    let header = |description: &str| {
+        RefOr::T(
+            HeaderBuilder::new()
+                .schema(Some(text()))
+                .description(Some(description))
+                .build(),
+        )
+    };
+    let etag = || {
+        header("Changes whenever the representation does (a hash of it); send it back in `If-None-Match` to revalidate, or in `If-Match` to update safely where the resource takes writes.")
+    };
+    let cache_control = || {
+        header("`public, no-cache` (shared caches may store the answer and must revalidate it with its ETag), `private, no-cache` for a request sent with a key, `no-store` for errors, probes and metrics.")
+    };
+    let vary = || {
+        header("The request headers the answer depends on: `Accept`, `Accept-Encoding`, and `Origin` where CORS is configured.")
+    };
+    let components: std::collections::BTreeMap<String, RefOr<Response>> = spec
+        .components
+        .as_ref()
+        .map(|c| c.responses.clone().into_iter().collect())
+        .unwrap_or_default();
+    for item in spec.paths.paths.values_mut() {
+        let Some(get) = item.get.as_mut() else {
+            continue;
+        };
+        let params = get.parameters.get_or_insert_with(Vec::new);
+        let named = |p: &RefOr<utoipa::openapi::path::Parameter>| match p {
+            RefOr::T(p) => p.name.eq_ignore_ascii_case("If-None-Match"),
+            RefOr::Ref(_) => false,
+        };
+        if !params.iter().any(named) {
+            params.push(RefOr::T(
+                ParameterBuilder::new()
+                    .name("If-None-Match")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "An ETag from an earlier read; 304 while it is still current.",
+                    ))
+                    .schema(Some(text()))
+                    .example(Some(serde_json::json!("\"3f9a0c1b2d4e5f60718293a4\"")))
+                    .build(),
+            ));
+        }
+        let responses = &mut get.responses.responses;
+        if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+            ok.headers.entry("ETag".into()).or_insert_with(etag);
+            ok.headers
+                .entry("Cache-Control".into())
+                .or_insert_with(cache_control);
+            ok.headers.entry("Vary".into()).or_insert_with(vary);
+        }
+        responses.entry("304".into()).or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("Not modified: `If-None-Match` holds the current ETag.")
+                    .build(),
+            )
+        });
+        if let Some(RefOr::T(not_modified)) = responses.get_mut("304") {
+            not_modified
+                .headers
+                .entry("ETag".into())
+                .or_insert_with(etag);
+            not_modified
+                .headers
+                .entry("Cache-Control".into())
+                .or_insert_with(cache_control);
+        }
+        // HEAD: the same operation, its answers without bodies.
+        let mut head = get.clone();
+        head.operation_id = head.operation_id.map(|id| format!("{id}Head"));
+        head.summary = head.summary.map(|s| format!("{s} (headers only)"));
+        head.description = Some(
+            "The same as the `GET` of this path, answered with its status and headers and no body."
+                .into(),
+        );
+        for response in head.responses.responses.values_mut() {
+            let inline = match response {
+                RefOr::T(r) => r.clone(),
+                RefOr::Ref(r) => {
+                    let name = r.ref_location.rsplit('/').next().unwrap_or_default();
+                    match components.get(name) {
+                        Some(RefOr::T(r)) => r.clone(),
+                        _ => continue,
+                    }
+                }
+            };
+            let mut bare = ResponseBuilder::new()
+                .description(inline.description)
+                .build();
+            bare.headers = inline.headers;
+            *response = RefOr::T(bare);
+        }
+        item.head = Some(head);
+    }
 }
 
 /// Every operation but the exempt probes and metrics may answer 429.
@@ -397,6 +510,7 @@ impl RouteTable {
             let mut m = Vec::new();
             for (name, op) in [
                 ("GET", &item.get),
+                ("HEAD", &item.head),
                 ("POST", &item.post),
                 ("PUT", &item.put),
                 ("PATCH", &item.patch),
@@ -422,7 +536,10 @@ impl RouteTable {
                 )
             })
             .collect();
-        routes.push((vec!["openapi.json".into()], vec!["GET".into()]));
+        routes.push((
+            vec!["openapi.json".into()],
+            vec!["GET".into(), "HEAD".into()],
+        ));
         let needs_key = |op: &Option<utoipa::openapi::path::Operation>| {
             op.as_ref()
                 .and_then(|op| op.security.as_ref())
@@ -527,6 +644,7 @@ pub fn build_app(
         .split_for_parts();
     complete_spec(&mut spec);
     let table = RouteTable::from_spec(&spec);
+    let cors = state.cors.middleware();
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
         .app_data(
@@ -542,7 +660,8 @@ pub fn build_app(
         // Innermost first: admission (key, rate limit, key before body, client slots, body
         // deadline; its 401s, 408s and 429s pass the error handlers like any error), error
         // handlers (problem+json with the request id), the access log, then the request id,
-        // in-flight limit and metrics around everything.
+        // in-flight limit and metrics; around them ETags, 304s and caching headers, compression,
+        // CORS (preflights are answered there), and HEAD taken as GET before anything routes.
         .wrap(from_fn(limits::admit))
         .wrap(ErrorHandlers::new().default_handler(problems::to_problem))
         .wrap(
@@ -552,6 +671,13 @@ pub fn build_app(
                 }),
         )
         .wrap(from_fn(observe::observe))
+        .wrap(from_fn(http::conditional))
+        .wrap(from_fn(http::compress))
+        .wrap(actix_web::middleware::Condition::new(
+            cors.is_some(),
+            cors.unwrap_or_default(),
+        ))
+        .wrap(from_fn(http::head_as_get))
 }
 
 impl AppState {
@@ -581,10 +707,18 @@ impl AppState {
             limiter: None,
             keys: Default::default(),
             slots: Default::default(),
+            exports: Default::default(),
+            cors: Default::default(),
             metrics: Default::default(),
             database_file,
             draining: Default::default(),
         })
+    }
+
+    /// The same state with this CORS policy.
+    pub fn with_cors(mut self, cors: http::CorsPolicy) -> AppState {
+        self.cors = cors;
+        self
     }
 
     /// The same state with these rate and in-flight limits.

@@ -102,8 +102,13 @@ pub struct Institute {
     pub sectors: Vec<String>,
     /// The parent or funding body, when it is itself in the registry.
     pub parent: Option<InstituteRef>,
-    /// Institutes whose parent this one is, sorted by name.
+    /// Institutes whose parent this one is, sorted by name: the first 100 (`children_total`
+    /// says how many there are; all of them, paged: `GET /v1/institutes?parent={id}`).
     pub children: Vec<InstituteRef>,
+    /// How many institutes have this one as their parent.
+    #[serde(default)]
+    #[schema(example = 2)]
+    pub children_total: u64,
     pub external_ids: ExternalIds,
     /// The most recent comparable budget (annual, else an annualized multi-year commitment);
     /// failing both, the most recent figure of any kind, marked `basis: "as_reported"`.
@@ -124,10 +129,17 @@ pub struct Institute {
     /// first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ancestors: Option<Vec<InstituteRef>>,
-    /// With `?include=descendants`: every institute below this one, breadth first (then by
-    /// name), each with its parent's id and its depth (children are 1).
+    /// With `?include=ancestors`: whether the chain was cut at 100 levels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ancestors_truncated: Option<bool>,
+    /// With `?include=descendants`: the institutes below this one, breadth first (then by
+    /// name), each with its parent's id and its depth (children are 1); at most 1,000.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub descendants: Option<Vec<Descendant>>,
+    /// With `?include=descendants`: whether there are more than the 1,000 listed (the rest:
+    /// page `GET /v1/institutes?parent={id}` level by level).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub descendants_truncated: Option<bool>,
 }
 
 /// An institute below another in the hierarchy.

@@ -111,10 +111,13 @@ pub const SERIES_COLUMNS: &[&str] = &["budgets", "headcounts"];
 /// Record fields the registry derives: read past on import.
 const DERIVED_FIELDS: &[&str] = &[
     "children",
+    "children_total",
     "latest_budget",
     "latest_headcount",
     "ancestors",
+    "ancestors_truncated",
     "descendants",
+    "descendants_truncated",
 ];
 
 fn join(values: &[String]) -> String {

@@ -1,7 +1,7 @@
 //! JSON as the registry reads it from clients and files: like `serde_json`, except that an
 //! object may not give the same key twice (serde_json keeps the last, silently).
 
-use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::fmt;
@@ -29,6 +29,28 @@ pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
         (_, Some(pointer)) => Err(JsonError::DuplicateKey(pointer)),
         (Ok(v), None) => Ok(v),
         (Err(e), None) => Err(JsonError::Syntax(e)),
+    }
+}
+
+/// One value read out of a larger document (an element of an array read as a stream): the
+/// value, or the JSON pointer (within it) of the first key it gives twice. The reading goes on
+/// past such an element, so that the next ones are read.
+pub struct Element;
+
+impl<'de> DeserializeSeed<'de> for Element {
+    type Value = Result<Value, String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        let duplicate = RefCell::new(None);
+        let value = Unique {
+            path: String::new(),
+            duplicate: &duplicate,
+        }
+        .deserialize(d)?;
+        Ok(match duplicate.into_inner() {
+            Some(pointer) => Err(pointer),
+            None => Ok(value),
+        })
     }
 }
 
@@ -99,15 +121,18 @@ impl<'de> Visitor<'de> for Unique<'_> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let path = format!("{}/{}", self.path, super::input::escape(&key));
-            if object.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(path);
-                return Err(A::Error::custom("duplicate key"));
+            let twice = object.contains_key(&key);
+            if twice && self.duplicate.borrow().is_none() {
+                *self.duplicate.borrow_mut() = Some(path.clone());
             }
             let value = map.next_value_seed(Unique {
                 path,
                 duplicate: self.duplicate,
             })?;
-            object.insert(key, value);
+            // The first is kept, but the value is refused as a whole (see `parse`, `Element`).
+            if !twice {
+                object.insert(key, value);
+            }
         }
         Ok(Value::Object(object))
     }

@@ -221,22 +221,14 @@ pub fn assemble(
             .collect()
     };
 
-    // Sorted here, not in SQL: an ORDER BY tempts the planner to walk the whole name index
-    // instead of looking the few children up by parent.
-    let mut child_rows = institutes::table
-        .filter(institutes::parent_id.eq_any(&ids))
-        .select((
-            institutes::parent_id.assume_not_null(),
-            institutes::sort_name,
-            institutes::id,
-            institutes::slug,
-            institutes::name,
-        ))
-        .load::<(String, String, String, String, String)>(conn)?;
-    child_rows.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
-    let mut children: HashMap<String, Vec<RefRow>> = HashMap::new();
+    let child_rows = children_of(conn, &ids)?;
+    let mut children: HashMap<String, (Vec<RefRow>, u64)> = HashMap::new();
     for (parent, _, id, slug, name) in child_rows {
-        children.entry(parent).or_default().push((id, slug, name));
+        let (shown, total) = children.entry(parent).or_default();
+        if shown.len() < CHILDREN_SHOWN {
+            shown.push((id, slug, name));
+        }
+        *total += 1;
     }
 
     Ok(rows
@@ -254,14 +246,47 @@ pub fn assemble(
         .collect())
 }
 
-/// What a record holds besides its row: sectors (sorted), figures, parent and children (by
-/// name) as (id, slug, name).
+/// (parent id, sort name, id, slug, name).
+type ChildRow = (String, String, String, String, String);
+
+/// The children of these institutes as (parent id, sort name, id, slug, name), by name then
+/// id. Sorted here, not in SQL: an ORDER BY tempts the planner to walk the whole name index
+/// instead of looking the few children up by parent.
+fn children_of<S: AsRef<str>>(
+    conn: &mut DbConnection,
+    parents: &[S],
+) -> QueryResult<Vec<ChildRow>> {
+    let mut rows = Vec::new();
+    for chunk in parents.chunks(500) {
+        let chunk: Vec<&str> = chunk.iter().map(AsRef::as_ref).collect();
+        rows.extend(
+            institutes::table
+                .filter(institutes::parent_id.eq_any(chunk))
+                .select((
+                    institutes::parent_id.assume_not_null(),
+                    institutes::sort_name,
+                    institutes::id,
+                    institutes::slug,
+                    institutes::name,
+                ))
+                .load::<ChildRow>(conn)?,
+        );
+    }
+    rows.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
+    Ok(rows)
+}
+
+/// Children a record lists (by name); `children_total` counts them all.
+pub const CHILDREN_SHOWN: usize = 100;
+
+/// What a record holds besides its row: sectors (sorted), figures, parent and children (the
+/// first [`CHILDREN_SHOWN`] by name, and how many in all) as (id, slug, name).
 pub struct Parts {
     pub sectors: Vec<String>,
     pub budgets: Vec<BudgetFigure>,
     pub headcounts: Vec<figures::HeadcountEntry>,
     pub parent: Option<(String, String, String)>,
-    pub children: Vec<(String, String, String)>,
+    pub children: (Vec<(String, String, String)>, u64),
 }
 
 /// The record of a row and its parts.
@@ -269,7 +294,8 @@ pub fn record_of(row: InstituteRow, parts: Parts, rates: &Rates) -> Institute {
     Institute {
         sectors: parts.sectors,
         parent: parts.parent.map(to_ref),
-        children: parts.children.into_iter().map(to_ref).collect(),
+        children: parts.children.0.into_iter().map(to_ref).collect(),
+        children_total: parts.children.1,
         external_ids: ExternalIds {
             ror: row.ror,
             wikidata: row.wikidata,
@@ -294,7 +320,9 @@ pub fn record_of(row: InstituteRow, parts: Parts, rates: &Rates) -> Institute {
         updated_at: utc(row.updated_at),
         version: row.version,
         ancestors: None,
+        ancestors_truncated: None,
         descendants: None,
+        descendants_truncated: None,
     }
 }
 
@@ -348,12 +376,20 @@ pub fn headcount_series(conn: &mut DbConnection, id: &str) -> QueryResult<Option
     }))
 }
 
-/// The parent, its parent, and so on, nearest first (at most 100 levels; the hierarchy has no
-/// cycles, which every write checks).
-pub fn ancestors(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<InstituteRef>> {
+/// Levels of ancestors listed at most.
+const ANCESTORS_SHOWN: usize = 100;
+
+/// Descendants listed at most.
+const DESCENDANTS_SHOWN: usize = 1000;
+
+/// The parent, its parent, and so on, nearest first: at most [`ANCESTORS_SHOWN`] levels, and
+/// whether there are more (the hierarchy has no cycles, which every write checks; a cycle
+/// would end the chain).
+pub fn ancestors(conn: &mut DbConnection, id: &str) -> QueryResult<(Vec<InstituteRef>, bool)> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::from([id.to_string()]);
     let mut current = id.to_string();
-    for _ in 0..100 {
+    loop {
         let parent: Option<String> = institutes::table
             .find(&current)
             .select(institutes::parent_id)
@@ -361,40 +397,38 @@ pub fn ancestors(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<Institute
             .optional()?
             .flatten();
         let Some(parent) = parent else { break };
+        if !seen.insert(parent.clone()) {
+            break;
+        }
+        if out.len() == ANCESTORS_SHOWN {
+            return Ok((out, true));
+        }
         match get_ref(conn, &parent)? {
             Some(r) => out.push(to_ref(r)),
             None => break,
         }
-        if out.iter().filter(|r| r.id == parent).count() > 1 {
-            break;
-        }
         current = parent;
     }
-    Ok(out)
+    Ok((out, false))
 }
 
-/// Every institute below `id`, breadth first and by name within a level (at most 10,000).
-pub fn descendants(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<Descendant>> {
+/// The institutes below `id`, breadth first and by name within a level: at most
+/// [`DESCENDANTS_SHOWN`], and whether there are more.
+pub fn descendants(conn: &mut DbConnection, id: &str) -> QueryResult<(Vec<Descendant>, bool)> {
     let mut out: Vec<Descendant> = Vec::new();
+    let mut seen = std::collections::HashSet::from([id.to_string()]);
     let mut level = vec![id.to_string()];
     let mut depth = 0;
-    while !level.is_empty() && out.len() < 10_000 && depth < 100 {
+    while !level.is_empty() {
         depth += 1;
-        let mut rows = institutes::table
-            .filter(institutes::parent_id.eq_any(&level))
-            .select((
-                institutes::parent_id.assume_not_null(),
-                institutes::sort_name,
-                institutes::id,
-                institutes::slug,
-                institutes::name,
-            ))
-            .load::<(String, String, String, String, String)>(conn)?;
-        rows.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
+        let rows = children_of(conn, &level)?;
         level = Vec::new();
         for (parent, _, child, slug, name) in rows {
-            if child == id || out.iter().any(|d| d.institute.id == child) {
+            if !seen.insert(child.clone()) {
                 continue;
+            }
+            if out.len() == DESCENDANTS_SHOWN {
+                return Ok((out, true));
             }
             level.push(child.clone());
             out.push(Descendant {
@@ -408,6 +442,5 @@ pub fn descendants(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<Descend
             });
         }
     }
-    out.truncate(10_000);
-    Ok(out)
+    Ok((out, false))
 }

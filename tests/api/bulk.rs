@@ -355,3 +355,121 @@ async fn csv_imports_check_the_header_and_name_columns() {
     assert_eq!(one["sectors"], json!(["healthcare", "robotics"]));
     assert_eq!(one["founded"], 1999);
 }
+
+#[actix_rt::test]
+async fn a_key_given_twice_in_a_json_array_file_rejects_that_record_only() {
+    let (db, _pool, app) = app().await;
+    let text = concat!(
+        r#"[{"slug": "twice-one", "name": "Twice One", "name": "Other", "kind": "non_profit", "country": "FR"},"#,
+        r#" {"slug": "twice-two", "name": "Twice Two", "kind": "non_profit", "country": "FR",
+            "external_ids": {"ror": "00aaaaa00", "ror": "00bbbbb00"}},"#,
+        r#" {"slug": "twice-three", "name": "Twice Three", "kind": "non_profit", "country": "FR"}]"#
+    );
+    let file = TempFile::new("twice.json", text);
+    let (ok, out, err) = cli(&db.url, &["import", file.path(), "--partial"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("1 created, 0 updated, 0 unchanged, 2 rejected"),
+        "{out}"
+    );
+    for expected in [
+        " 1 (?): /name: given more than once",
+        " 2 (?): /external_ids/ror: given more than once",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert_eq!(get(&app, "/v1/institutes/twice-one").await.status, 404);
+    assert_eq!(get(&app, "/v1/institutes/twice-two").await.status, 404);
+    assert_eq!(
+        get_ok(&app, "/v1/institutes/twice-three").await["name"],
+        "Twice Three"
+    );
+}
+
+#[actix_rt::test]
+async fn lineage_is_bounded_and_says_when_it_is_cut() {
+    let (db, _pool, app) = app().await;
+    let record = |slug: &str, parent: Option<&str>| {
+        let mut r = json!({"slug": slug, "name": format!("Lineage {slug}"),
+                           "kind": "non_profit", "country": "FR"});
+        if let Some(p) = parent {
+            r["parent"] = json!(p);
+        }
+        line(r)
+    };
+    // A root with 150 children, ten of which have 100 children each (1,150 below the root),
+    // and a chain 120 levels deep.
+    let mut text = record("lin-root", None);
+    for i in 0..150 {
+        text += &record(&format!("lin-c{i:03}"), Some("lin-root"));
+    }
+    for i in 0..10 {
+        for j in 0..100 {
+            text += &record(
+                &format!("lin-g{i:03}-{j:03}"),
+                Some(&format!("lin-c{i:03}")),
+            );
+        }
+    }
+    text += &record("lin-chain-000", None);
+    for i in 1..120 {
+        text += &record(
+            &format!("lin-chain-{i:03}"),
+            Some(&format!("lin-chain-{:03}", i - 1)),
+        );
+    }
+    let file = TempFile::new("lineage.ndjson", &text);
+    let (ok, out, err) = cli(&db.url, &["import", file.path()]);
+    assert!(ok, "{out}{err}");
+    settle(&app).await;
+
+    // The record lists the first 100 children by name and says how many there are.
+    let root = get_ok(&app, "/v1/institutes/lin-root").await;
+    let children = root["children"].as_array().unwrap();
+    assert_eq!(children.len(), 100);
+    assert_eq!(root["children_total"], 150);
+    assert_eq!(children[0]["slug"], "lin-c000");
+    assert_eq!(children[99]["slug"], "lin-c099");
+    // All of them, paged, from the list.
+    let listed = get_ok(&app, "/v1/institutes?parent=lin-root&limit=1").await;
+    assert_eq!(listed["total"], 150);
+    let leaf = get_ok(&app, "/v1/institutes/lin-g000-000").await;
+    assert_eq!(leaf["children_total"], 0);
+    assert_eq!(leaf["children"], json!([]));
+
+    // Descendants: at most 1,000, breadth first, and a flag when there are more.
+    let r = get_ok(&app, "/v1/institutes/lin-root?include=descendants").await;
+    let below = r["descendants"].as_array().unwrap();
+    assert_eq!(below.len(), 1000);
+    assert_eq!(r["descendants_truncated"], true);
+    assert_eq!(below[0]["depth"], 1);
+    assert_eq!(below[150]["depth"], 2);
+    assert!(
+        r.get("ancestors_truncated").is_none(),
+        "{}",
+        r["ancestors_truncated"]
+    );
+    let r = get_ok(
+        &app,
+        "/v1/institutes/lin-c001?include=descendants,ancestors",
+    )
+    .await;
+    assert_eq!(r["descendants"].as_array().unwrap().len(), 100);
+    assert_eq!(r["descendants_truncated"], false);
+    assert_eq!(r["ancestors"][0]["slug"], "lin-root");
+    assert_eq!(r["ancestors_truncated"], false);
+
+    // Depth is not a limit: the whole chain below its top (119 levels).
+    let r = get_ok(&app, "/v1/institutes/lin-chain-000?include=descendants").await;
+    let chain = r["descendants"].as_array().unwrap();
+    assert_eq!(chain.len(), 119);
+    assert_eq!(chain[118]["depth"], 119);
+    assert_eq!(chain[118]["slug"], "lin-chain-119");
+    assert_eq!(r["descendants_truncated"], false);
+    // Ancestors: at most 100 levels, nearest first, and a flag when there are more.
+    let r = get_ok(&app, "/v1/institutes/lin-chain-119?include=ancestors").await;
+    let up = r["ancestors"].as_array().unwrap();
+    assert_eq!(up.len(), 100);
+    assert_eq!(up[0]["slug"], "lin-chain-118");
+    assert_eq!(r["ancestors_truncated"], true);
+}

@@ -71,24 +71,24 @@ async fn unknown_route_is_404_and_wrong_method_is_405_with_allow() {
 
     let r = send(&app, TestRequest::patch().uri("/v1/sectors")).await;
     r.problem(405);
-    assert_eq!(r.header("allow").as_deref(), Some("GET, POST"));
+    assert_eq!(r.header("allow").as_deref(), Some("GET, HEAD, POST"));
     let r = send(
         &app,
         TestRequest::delete().uri("/v1/institutes/alan-turing-institute/budgets"),
     )
     .await;
     r.problem(405);
-    assert_eq!(r.header("allow").as_deref(), Some("GET, POST"));
+    assert_eq!(r.header("allow").as_deref(), Some("GET, HEAD, POST"));
     let r = send(&app, TestRequest::post().uri("/v1/institutes/mila/history")).await;
     r.problem(405);
-    assert_eq!(r.header("allow").as_deref(), Some("GET"));
+    assert_eq!(r.header("allow").as_deref(), Some("GET, HEAD"));
     let r = send(
         &app,
         TestRequest::patch().uri("/v1/institutes/mila/budgets/bud_x"),
     )
     .await;
     r.problem(405);
-    assert_eq!(r.header("allow").as_deref(), Some("DELETE, GET, PUT"));
+    assert_eq!(r.header("allow").as_deref(), Some("DELETE, GET, HEAD, PUT"));
     let r = send(&app, TestRequest::put().uri("/healthz")).await;
     r.problem(405);
 }

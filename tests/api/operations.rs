@@ -861,3 +861,105 @@ async fn one_client_may_hold_only_so_many_requests() {
     .await;
     assert_eq!(r.status, 200);
 }
+
+#[actix_rt::test]
+async fn exports_are_bounded_in_all_and_per_client_and_a_stalled_one_lets_go() {
+    let (_db, _pool, app) = app_with(Limits {
+        max_exports: 2,
+        max_client_exports: 1,
+        export_stall: Some(Duration::from_millis(1500)),
+        ..Default::default()
+    })
+    .await;
+    let export = |ip: &str, format: &str| {
+        from(ip)
+            .uri(&format!("/v1/institutes?format={format}"))
+            .to_request()
+    };
+    // An export nobody reads holds its place.
+    let held = test::call_service(&app, export("10.0.1.1", "ndjson")).await;
+    assert_eq!(held.status(), 200);
+    // The same client may not start another: 429.
+    let r = send(&app, from("10.0.1.1").uri("/v1/institutes?format=csv")).await;
+    let p = r.problem(429);
+    assert!(p["detail"].as_str().unwrap().contains("exports"), "{p}");
+    assert_eq!(r.header("retry-after").as_deref(), Some("5"));
+    // Its JSON pages are not exports: still served.
+    assert_eq!(
+        send(&app, from("10.0.1.1").uri("/v1/institutes?limit=1"))
+            .await
+            .status,
+        200
+    );
+    // Another client's export fills the server: a third client is told to come back (503).
+    let stalled = test::call_service(&app, export("10.0.1.2", "csv")).await;
+    assert_eq!(stalled.status(), 200);
+    let r = send(&app, from("10.0.1.3").uri("/v1/institutes?format=ndjson")).await;
+    let p = r.problem(503);
+    assert!(p["detail"].as_str().unwrap().contains("exports"), "{p}");
+    let metrics = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
+    assert!(metrics.contains("\nexports_streaming 2\n"), "{metrics}");
+
+    // Read to its end, the first export gives its place back.
+    let body = test::read_body(held).await;
+    let total = get_ok(&app, "/v1/institutes?limit=1").await["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(body.iter().filter(|b| **b == b'\n').count() as u64, total);
+    let mut r = send(&app, from("10.0.1.3").uri("/v1/institutes?format=ndjson")).await;
+    for _ in 0..50 {
+        if r.status == 200 {
+            break;
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+        r = send(&app, from("10.0.1.3").uri("/v1/institutes?format=ndjson")).await;
+    }
+    assert_eq!(r.status, 200);
+
+    // The export its client stopped reading lets go after the stall limit, and its body ends
+    // in an error rather than looking complete.
+    actix_rt::time::sleep(Duration::from_millis(1700)).await;
+    let metrics = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
+    assert!(metrics.contains("\nexports_streaming 0\n"), "{metrics}");
+    assert_eq!(
+        send(&app, from("10.0.1.2").uri("/v1/institutes?format=csv"))
+            .await
+            .status,
+        200
+    );
+    assert!(actix_web::body::to_bytes(stalled.into_body())
+        .await
+        .is_err());
+}
+
+#[actix_rt::test]
+async fn metrics_include_the_process_resident_memory() {
+    let (_db, _pool, app) = app().await;
+    let metrics = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
+    for name in [
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_threads",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
+        "exports_streaming",
+    ] {
+        let value: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+            .parse()
+            .unwrap();
+        assert!(value >= 0.0);
+        assert!(metrics.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+    let rss: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rss > 1e6, "{rss}");
+}

@@ -660,7 +660,7 @@ impl Run {
                     budgets: budgets.clone(),
                     headcounts: heads,
                     parent,
-                    children: Vec::new(),
+                    children: (Vec::new(), 0),
                 },
                 &self.rates,
             );
