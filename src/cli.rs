@@ -479,6 +479,7 @@ fn export_blocking(
         },
         series: true,
         stall: None,
+        bom: true,
     };
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::with_capacity(
@@ -493,7 +494,7 @@ fn export_blocking(
     let worker = std::thread::spawn(move || job.run(&tx));
     match format {
         FileFormat::Csv => out
-            .write_all(&csv_head(&["budgets".into(), "headcounts".into()]))
+            .write_all(&csv_head(&["budgets".into(), "headcounts".into()], true))
             .map_err(fail)?,
         FileFormat::Json => out.write_all(b"[").map_err(fail)?,
         FileFormat::Ndjson => {}

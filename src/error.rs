@@ -13,10 +13,11 @@ pub use crate::model::FieldError;
 #[schema(as = Problem)]
 pub struct Problem {
     /// A URI reference naming the kind of problem; stable, usable as a machine-readable code.
-    #[schema(example = "/problems/invalid-parameter")]
+    /// `GET` it for a description of the kind (HTML or JSON; `GET /problems` lists them all).
+    #[schema(example = "/problems/invalid-request")]
     pub r#type: String,
     /// A short summary of the kind of problem.
-    #[schema(example = "Invalid request parameter")]
+    #[schema(example = "Invalid request")]
     pub title: String,
     /// The HTTP status code.
     #[schema(example = 400)]
@@ -36,6 +37,50 @@ pub struct Problem {
     #[schema(example = "4f0c2a9e8b7d4c1fa3e56b7c8d9e0f12")]
     pub request_id: Option<String>,
 }
+
+/// A kind of problem: what its `type` names, served at `/problems/{code}`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ProblemType {
+    /// The last segment of the `type` URI.
+    #[schema(example = "invalid-request")]
+    pub code: &'static str,
+    /// The `title` problems of this kind carry.
+    #[schema(example = "Invalid request")]
+    pub title: &'static str,
+    /// The HTTP status problems of this kind carry.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// What it means, and what a client can do about it.
+    pub description: &'static str,
+}
+
+impl ProblemType {
+    /// The kind named `code`.
+    pub fn find(code: &str) -> Option<&'static ProblemType> {
+        PROBLEM_TYPES.iter().find(|t| t.code == code)
+    }
+}
+
+/// Every kind of problem the API answers with.
+pub const PROBLEM_TYPES: &[ProblemType] = &[
+    ProblemType { code: "invalid-request", title: "Invalid request", status: 400, description: "The request is malformed: an unknown, repeated or badly encoded parameter, a value out of range, or a body that is not what the operation takes. `errors` names every offending field or parameter with what it must be; fix those and send the request again." },
+    ProblemType { code: "unauthorized", title: "Unauthorized", status: 401, description: "The operation needs an API key (`Authorization: Bearer KEY`) and the request sent none, or one that is unknown or revoked. Ask the registry's operator for a key." },
+    ProblemType { code: "forbidden", title: "Forbidden", status: 403, description: "The key is valid but its role does not allow the operation: institutes, figures and programmes need an editor key, sectors and exchange rates an admin key." },
+    ProblemType { code: "not-found", title: "Not found", status: 404, description: "Nothing exists at this address: no resource has this id, slug or external id, or the path is not one of the API's. The spec (`/openapi.json`) lists every path." },
+    ProblemType { code: "method-not-allowed", title: "Method not allowed", status: 405, description: "The resource exists but does not answer to this method. The `Allow` header lists those it answers to." },
+    ProblemType { code: "not-acceptable", title: "Not acceptable", status: 406, description: "The resource cannot be answered in any media type the `Accept` header allows. `detail` names those it offers." },
+    ProblemType { code: "request-timeout", title: "Request timeout", status: 408, description: "The request's head or body did not arrive within the server's deadline; the connection is closed. Send it again, whole." },
+    ProblemType { code: "conflict", title: "Conflict", status: 409, description: "The change clashes with data the registry holds: a slug or external id already taken, a figure for the same year and kind, a parent that would make a cycle, or a resource still in use. `errors` names the field." },
+    ProblemType { code: "gone", title: "Gone", status: 410, description: "The institute was deleted. When it was merged into another, `successor` (and a `Link: <…>; rel=\"successor-version\"` header) points to where it lives on." },
+    ProblemType { code: "precondition-failed", title: "Precondition failed", status: 412, description: "`If-Match` no longer matches: the resource changed since it was read, and nothing was written. The `ETag` header holds the current tag: read the resource again, apply the change to it, and retry." },
+    ProblemType { code: "payload-too-large", title: "Payload too large", status: 413, description: "The request body is larger than the operation takes (1 MiB for JSON bodies)." },
+    ProblemType { code: "unsupported-media-type", title: "Unsupported media type", status: 415, description: "The body's `Content-Type` is not one the operation takes (`application/json`, or `application/merge-patch+json` for PATCH)." },
+    ProblemType { code: "precondition-required", title: "Precondition required", status: 428, description: "Every PUT, PATCH and DELETE must send `If-Match` with the ETag of the representation it changes (or `*`), so that no one overwrites a change they have not seen. Read the resource, then send its ETag." },
+    ProblemType { code: "rate-limited", title: "Too many requests", status: 429, description: "This client (its API key, else its address) sent more requests than its allowance, or has as many requests or exports in progress as one client may. Wait for `Retry-After` seconds; the `RateLimit-*` headers state the allowance." },
+    ProblemType { code: "internal", title: "Internal server error", status: 500, description: "The server failed to handle the request. The failure is logged with the request's id (`request_id`, and the `X-Request-Id` header): quote it when reporting the problem." },
+    ProblemType { code: "unavailable", title: "Service unavailable", status: 503, description: "The server cannot answer now: its database is unreachable or busy, or a read asked with `min_sequence` for a change this replica has not reached yet. Retry after `Retry-After` seconds." },
+    ProblemType { code: "overloaded", title: "Server overloaded", status: 503, description: "The server is handling as many requests or exports as it takes at once, or tracks as many clients as it can. Retry after `Retry-After` seconds." },
+];
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -113,27 +158,27 @@ impl ApiError {
     }
 
     fn kind(&self) -> (&'static str, &'static str) {
-        match self {
-            ApiError::InvalidInput { .. } => ("invalid-request", "Invalid request"),
-            ApiError::NotFound(_) => ("not-found", "Not found"),
-            ApiError::Gone { .. } => ("gone", "Gone"),
-            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
-            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
-            ApiError::Conflict { .. } => ("conflict", "Conflict"),
-            ApiError::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
-            ApiError::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
-            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
-            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
-            ApiError::RequestTimeout(_) => ("request-timeout", "Request timeout"),
-            ApiError::UnsupportedMediaType(_) => {
-                ("unsupported-media-type", "Unsupported media type")
-            }
-            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
-            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
-            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
-            ApiError::Overloaded { .. } => ("overloaded", "Server overloaded"),
-            ApiError::Internal(_) => ("internal", "Internal server error"),
-        }
+        let code = match self {
+            ApiError::InvalidInput { .. } => "invalid-request",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Gone { .. } => "gone",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::PreconditionFailed { .. } => "precondition-failed",
+            ApiError::PreconditionRequired(_) => "precondition-required",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::RequestTimeout(_) => "request-timeout",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::NotAcceptable(_) => "not-acceptable",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyRequests { .. } => "rate-limited",
+            ApiError::Overloaded { .. } => "overloaded",
+            ApiError::Internal(_) => "internal",
+        };
+        let title = ProblemType::find(code).map_or("Error", |t| t.title);
+        (code, title)
     }
 
     pub fn to_problem(&self) -> Problem {
@@ -322,5 +367,57 @@ impl From<crate::read::ReadError> for ApiError {
             crate::read::ReadError::Db(e) => e.into(),
             other => ApiError::Internal(format!("read model: {other}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_kind_is_described_with_its_status() {
+        let every = [
+            ApiError::InvalidInput {
+                detail: String::new(),
+                errors: Vec::new(),
+            },
+            ApiError::NotFound(String::new()),
+            ApiError::Gone {
+                detail: String::new(),
+                successor: None,
+            },
+            ApiError::Unauthorized(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::Conflict {
+                detail: String::new(),
+                errors: Vec::new(),
+            },
+            ApiError::PreconditionFailed {
+                detail: String::new(),
+                etag: None,
+            },
+            ApiError::PreconditionRequired(String::new()),
+            ApiError::MethodNotAllowed { allow: Vec::new() },
+            ApiError::PayloadTooLarge(String::new()),
+            ApiError::RequestTimeout(String::new()),
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::NotAcceptable(String::new()),
+            ApiError::Unavailable(String::new()),
+            ApiError::TooManyRequests {
+                detail: String::new(),
+                retry_after: 1,
+            },
+            ApiError::Overloaded {
+                detail: String::new(),
+                retry_after: 1,
+            },
+            ApiError::Internal(String::new()),
+        ];
+        for e in &every {
+            let (code, _) = e.kind();
+            let t = ProblemType::find(code).unwrap_or_else(|| panic!("{code} undescribed"));
+            assert_eq!(t.status, e.status_code().as_u16(), "{code}");
+        }
+        assert_eq!(every.len(), PROBLEM_TYPES.len());
     }
 }

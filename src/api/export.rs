@@ -147,10 +147,14 @@ fn encode(
     }
 }
 
-/// The first bytes of a CSV export: a byte-order mark (so that spreadsheets read the file as
-/// UTF-8) and the header row.
-pub fn csv_head(extra: &[String]) -> Bytes {
-    let mut head = b"\xEF\xBB\xBF".to_vec();
+/// The first bytes of a CSV export: with `bom`, a byte-order mark (so that spreadsheets read
+/// the file as UTF-8), then the header row.
+pub fn csv_head(extra: &[String], bom: bool) -> Bytes {
+    let mut head = if bom {
+        b"\xEF\xBB\xBF".to_vec()
+    } else {
+        Vec::new()
+    };
     head.extend_from_slice(&csv_bytes([csv_header(extra)]).unwrap_or_default());
     Bytes::from(head)
 }
@@ -171,6 +175,8 @@ pub struct Job {
     pub series: bool,
     /// The longest the job waits for its receiver to take a part; `None`: for ever.
     pub stall: Option<std::time::Duration>,
+    /// Whether a CSV file starts with a UTF-8 byte-order mark (for spreadsheets).
+    pub bom: bool,
 }
 
 /// How sending an export's parts ended.
@@ -385,7 +391,7 @@ pub fn stream(job: Job, sequence: i64, permit: super::limits::ExportPermit) -> H
                 .iter()
                 .map(|c| format!("budget_amount_{}", c.to_ascii_lowercase()))
                 .collect();
-            Some(csv_head(&extra))
+            Some(csv_head(&extra, job.bom))
         }
         _ => None,
     };

@@ -192,7 +192,7 @@ pub fn parse(params: &FilterParams, check: &mut Checker) -> RawFilter {
             check.fail("q", "must hold at least one letter or digit");
         }
     }
-    RawFilter {
+    let raw = RawFilter {
         q,
         filter: InstituteFilter {
             kinds,
@@ -213,7 +213,57 @@ pub fn parse(params: &FilterParams, check: &mut Checker) -> RawFilter {
         ids: check.list("ids", params.ids.as_deref(), 100),
         parent: params.parent.clone(),
         min_sequence: super::consistency::parse(check, params.min_sequence.as_deref()),
+    };
+    // A range whose bounds are the wrong way round matches nothing: say so rather than answer
+    // an empty list.
+    let f = &raw.filter;
+    for (low, high, from, to) in [
+        (
+            "founded_from",
+            "founded_to",
+            f.founded_from.map(i64::from),
+            f.founded_to.map(i64::from),
+        ),
+        (
+            "headcount_min",
+            "headcount_max",
+            f.headcount_min.map(i64::from),
+            f.headcount_max.map(i64::from),
+        ),
+        ("budget_min", "budget_max", raw.budget_min, raw.budget_max),
+    ] {
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                check.fail(
+                    low,
+                    format!("{from} is greater than {high} ({to}): the range is empty"),
+                );
+            }
+        }
     }
+    raw
+}
+
+/// The country code meant by an unknown one: the usual aliases (UK, EL), a country's name
+/// given in its place, or a name close to it.
+fn country_meant<'a>(reference: &'a crate::read::Reference, given: &str) -> Option<&'a str> {
+    let alias = match given {
+        "UK" => Some("GB"),
+        "EL" => Some("GR"),
+        _ => None,
+    };
+    if let Some(code) = alias.and_then(|a| reference.countries.get_key_value(a)) {
+        return Some(code.0.as_str());
+    }
+    let name = crate::model::spelling::closest(
+        given,
+        reference.countries.values().map(|c| c.name.as_str()),
+    )?;
+    reference
+        .countries
+        .values()
+        .find(|c| c.name == name)
+        .map(|c| c.code.as_str())
 }
 
 /// Checks names and codes against the reference data and builds the read model's filter;
@@ -235,7 +285,13 @@ pub async fn resolve(
             .iter()
             .filter(|c| !reference.countries.contains_key(*c))
         {
-            check.fail("country", format!("unknown ISO 3166-1 alpha-2 code '{c}'"));
+            check.fail(
+                "country",
+                format!(
+                    "unknown ISO 3166-1 alpha-2 code '{c}'{}",
+                    crate::model::spelling::hint(country_meant(reference, c))
+                ),
+            );
         }
         filter.countries = raw.countries.clone();
         let (min, max) = budget_bounds(reference, &raw, &mut check);
@@ -258,7 +314,16 @@ pub async fn resolve(
             .iter()
             .filter(|s| !reference.sectors.contains_key(*s))
         {
-            check.fail("sector", format!("unknown sector '{s}'; see /v1/sectors"));
+            check.fail(
+                "sector",
+                format!(
+                    "unknown sector '{s}'{}; see /v1/sectors",
+                    crate::model::spelling::hint(crate::model::spelling::closest(
+                        s,
+                        reference.sectors.keys().map(String::as_str)
+                    ))
+                ),
+            );
         }
         filter.sectors = raw.sectors.clone();
         filter.budget_min_usd = min;

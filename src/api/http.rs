@@ -316,3 +316,52 @@ impl CorsPolicy {
         }
     }
 }
+
+/// Whether `Accept` allows a JSON answer (absent, or naming a JSON type or a wildcard with a
+/// weight above 0).
+fn accepts_json(req: &actix_web::HttpRequest) -> bool {
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    if accept.trim().is_empty() {
+        return true;
+    }
+    accept.split(',').any(|part| {
+        let mut pieces = part.split(';');
+        let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        q > 0.0
+            && matches!(
+                media.as_str(),
+                "application/json" | "application/problem+json" | "application/*" | "*/*"
+            )
+    })
+}
+
+/// Middleware (innermost): a read under `/v1` other than the institute list (which also
+/// answers CSV and NDJSON) answers JSON only; when `Accept` rules JSON out, 406 instead of
+/// JSON the client said it cannot take.
+pub async fn json_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let path = req.path();
+    if req.method() == Method::GET
+        && path.starts_with("/v1/")
+        && path != "/v1/institutes"
+        && !accepts_json(req.request())
+    {
+        let error = crate::error::ApiError::NotAcceptable(format!(
+            "{path} is available as application/json only"
+        ));
+        return Ok(req.error_response(error).map_into_boxed_body());
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}

@@ -59,16 +59,31 @@ pub struct PageParams {
     /// wikidata, grid, headcount_year, researchers, staff, budget_year, budget_kind,
     /// budget_basis, budget_amount, budget_currency, budget_amount_usd, unverified_fields,
     /// created_at, updated_at, version, and `budget_amount_<currency>` with `currency`; lists
-    /// are joined with `|`. The file is UTF-8 with a byte-order mark and CRLF line ends.
+    /// are joined with `|`. The file is UTF-8 with CRLF line ends.
     #[param(example = "json", pattern = "^(json|csv|ndjson)$")]
     pub format: Option<String>,
+    /// With CSV: `true` starts the file with a UTF-8 byte-order mark, which spreadsheets need to
+    /// read it as UTF-8 (and `cut`, `awk` and many CSV readers do not expect). Default `false`.
+    #[param(value_type = Option<bool>, example = false)]
+    pub bom: Option<String>,
 }
 
-const PAGE_NAMES: &[&str] = &["sort", "limit", "cursor", "format"];
+const PAGE_NAMES: &[&str] = &["sort", "limit", "cursor", "format", "bom"];
 
 /// Parses `sort`: known fields, each at most once.
 fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
     let mut keys: Vec<SortKey> = Vec::new();
+    // A '+' in a query string is a space: `sort=+budget` arrives as " budget".
+    if let Some(spaced) = raw.split(',').find(|p| p.starts_with(' ')) {
+        check.fail(
+            "sort",
+            format!(
+                "'{spaced}' starts with a space (a '+' in a query string is a space); ascending is the default: write '{}'",
+                spaced.trim()
+            ),
+        );
+        return Vec::new();
+    }
     for part in check.list("sort", Some(raw), 7) {
         let (descending, name) = match part.strip_prefix('-') {
             Some(n) => (true, n),
@@ -85,7 +100,11 @@ fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
             None => check.fail(
                 "sort",
                 format!(
-                    "unknown sort key '{name}'; one of {}, optionally prefixed with -",
+                    "unknown sort key '{name}'{}; one of {}, optionally prefixed with -",
+                    crate::model::spelling::hint(crate::model::spelling::closest(
+                        name,
+                        SortField::KEYS
+                    )),
                     SortField::NAMES
                 ),
             ),
@@ -165,6 +184,20 @@ pub async fn list_institutes(
             Format::Json
         }
     };
+    let bom = match paging.bom.as_deref().map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            check.fail("bom", format!("'{other}' is not true or false"));
+            false
+        }
+    };
+    if bom && format != Format::Csv {
+        check.fail(
+            "bom",
+            "a byte-order mark starts CSV files only: give format=csv",
+        );
+    }
     if format != Format::Json {
         for (name, given) in [
             ("limit", paging.limit.is_some()),
@@ -203,6 +236,7 @@ pub async fn list_institutes(
                 format,
                 series: false,
                 stall: state.limits.export_stall,
+                bom,
             },
             answer.sequence,
             permit,
@@ -384,7 +418,8 @@ pub async fn get_institute(
     let reference = path.into_inner();
     let currency = filters::display_currency(&state, params.currency.as_deref())?;
     let rates = state.read.read()?.reference.rates.clone();
-    let (tag, json) = db(&state, move |conn| {
+    let asked = reference.clone();
+    let found = db(&state, move |conn| {
         let id = resolve(conn, &reference)?;
         let doc = documents::read(conn, &id)?.ok_or_else(|| not_found(&reference))?;
         if currency.is_none() && include.is_empty() {
@@ -410,8 +445,50 @@ pub async fn get_institute(
             .map_err(|e| ApiError::Internal(format!("serializing {id}: {e}")))?;
         Ok((etag(json.as_bytes()), json))
     })
-    .await?;
+    .await;
+    let (tag, json) = match found {
+        Err(ApiError::NotFound(detail)) => {
+            return Err(ApiError::NotFound(format!(
+                "{detail}{}",
+                did_you_mean(&state, &asked)
+            )))
+        }
+        other => other?,
+    };
     Ok(with_document(&req, &tag, json, HttpResponse::Ok()))
+}
+
+/// `; did you mean 'a', 'b'?` with the slugs of up to three live institutes whose names best
+/// match an unknown reference (its words, as a search), or nothing.
+fn did_you_mean(state: &AppState, reference: &str) -> String {
+    let text = reference.replace(['-', '_'], " ");
+    let Ok(read) = state.read.read() else {
+        return String::new();
+    };
+    let Ok(Some(found)) = state.read.search(&read, &text) else {
+        return String::new();
+    };
+    let mut ranked: Vec<(crate::read::Tier, i64, &str)> = found
+        .hits
+        .iter()
+        .filter_map(|ord| {
+            let row = read.table.row(ord)?;
+            let tier = found.tiers.get(&ord).copied()?;
+            let score = found.scores.get(&ord).copied().unwrap_or(0.0);
+            Some((tier, -(score * 1000.0) as i64, &*row.slug))
+        })
+        .collect();
+    ranked.sort();
+    let slugs: Vec<String> = ranked
+        .iter()
+        .take(3)
+        .map(|(_, _, slug)| format!("'{slug}'"))
+        .collect();
+    if slugs.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", slugs.join(", "))
+    }
 }
 
 /// Options of a single institute.

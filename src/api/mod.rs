@@ -215,7 +215,9 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(catalog::delete_exchange_rate)
         .service(health::healthz)
         .service(health::readyz)
-        .service(metrics::metrics);
+        .service(metrics::metrics)
+        .service(problems::list_problem_types)
+        .service(problems::get_problem_type);
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -270,7 +272,7 @@ fn declare_http_caching(spec: &mut OpenApiDoc) {
         .as_ref()
         .map(|c| c.responses.clone().into_iter().collect())
         .unwrap_or_default();
-    for item in spec.paths.paths.values_mut() {
+    for (path, item) in spec.paths.paths.iter_mut() {
         let Some(get) = item.get.as_mut() else {
             continue;
         };
@@ -300,6 +302,11 @@ fn declare_http_caching(spec: &mut OpenApiDoc) {
                 .entry("Cache-Control".into())
                 .or_insert_with(cache_control);
             ok.headers.entry("Vary".into()).or_insert_with(vary);
+        }
+        if path.starts_with("/v1/") && path != "/v1/institutes" {
+            responses.entry("406".into()).or_insert_with(|| {
+                RefOr::Ref(utoipa::openapi::Ref::from_response_name("NotAcceptable"))
+            });
         }
         responses.entry("304".into()).or_insert_with(|| {
             RefOr::T(
@@ -662,6 +669,7 @@ pub fn build_app(
         // handlers (problem+json with the request id), the access log, then the request id,
         // in-flight limit and metrics; around them ETags, 304s and caching headers, compression,
         // CORS (preflights are answered there), and HEAD taken as GET before anything routes.
+        .wrap(from_fn(http::json_only))
         .wrap(from_fn(limits::admit))
         .wrap(ErrorHandlers::new().default_handler(problems::to_problem))
         .wrap(

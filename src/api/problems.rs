@@ -1,13 +1,13 @@
 //! Reusable problem+json responses for the spec, and the framework's own errors turned into
 //! problem documents.
 
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, ProblemType, PROBLEM_TYPES};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{get, HttpRequest, HttpResponse};
 use utoipa::ToResponse;
 
 /// The request is malformed: an unknown or repeated query parameter, or a value out of range.
@@ -302,4 +302,117 @@ mod tests {
         let twice = with_request_id(&with_request_id(body, Some("a")), Some("b"));
         assert_eq!(twice, with_request_id(body, Some("a")));
     }
+}
+
+/// Whether the client would rather have HTML than JSON (a browser following a `type` link).
+fn wants_html(req: &HttpRequest) -> bool {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let position = |media: &str| accept.find(media);
+    match (position("text/html"), position("application/json")) {
+        (Some(html), Some(json)) => html < json,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Text for HTML.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_page(title: &str, body: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{}</title></head>\n<body style=\"font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5\">\n{body}\n\
+             <p><a href=\"/problems\">Every kind of problem</a> · <a href=\"/docs/\">API documentation</a></p>\n</body></html>\n",
+            escape_html(title)
+        ))
+}
+
+fn describe_html(t: &ProblemType) -> String {
+    format!(
+        "<h2 id=\"{code}\"><a href=\"/problems/{code}\">{title}</a> ({status})</h2>\n<p><code>/problems/{code}</code></p>\n<p>{description}</p>",
+        code = t.code,
+        title = escape_html(t.title),
+        status = t.status,
+        description = escape_html(t.description),
+    )
+}
+
+/// Every kind of problem
+///
+/// The kinds of problem the API answers with (the `type` of every problem document names one),
+/// each with its title, status and what it means: JSON, or HTML for a browser (`Accept:
+/// text/html`).
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "listProblemTypes",
+    responses(
+        (status = 200, description = "Every kind of problem.", content(
+            (Vec<ProblemType> = "application/json"),
+            (String = "text/html", example = "<!doctype html>…")
+        )),
+        (status = 400, response = BadRequest),
+        (status = 500, response = InternalError),
+    ),
+    security(())
+)]
+#[get("/problems")]
+pub async fn list_problem_types(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    super::params::check_names(req.query_string(), &[])?;
+    if wants_html(&req) {
+        let body: Vec<String> = PROBLEM_TYPES.iter().map(describe_html).collect();
+        return Ok(html_page(
+            "Problems",
+            &format!("<h1>Problems</h1>\n{}", body.join("\n")),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(PROBLEM_TYPES))
+}
+
+/// One kind of problem
+///
+/// What a problem `type` means: its title, status, and what a client can do about it. JSON, or
+/// HTML for a browser (`Accept: text/html`). Problem documents' `type` values are these paths.
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "getProblemType",
+    params(("code" = String, Path, description = "The last segment of a problem's `type`.", example = "invalid-request")),
+    responses(
+        (status = 200, description = "The kind of problem.", content(
+            (ProblemType = "application/json"),
+            (String = "text/html", example = "<!doctype html>…")
+        )),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+    ),
+    security(())
+)]
+#[get("/problems/{code}")]
+pub async fn get_problem_type(
+    req: HttpRequest,
+    code: actix_web::web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    super::params::check_names(req.query_string(), &[])?;
+    let code = code.into_inner();
+    let t = ProblemType::find(&code).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no kind of problem is named '{code}'; GET /problems lists them"
+        ))
+    })?;
+    if wants_html(&req) {
+        return Ok(html_page(t.title, &describe_html(t)));
+    }
+    Ok(HttpResponse::Ok().json(t))
 }

@@ -73,6 +73,15 @@ pub fn fold(text: &str) -> String {
 /// A slug from a name: folded, ASCII letters and digits joined by single hyphens, at most
 /// 100 characters. Empty when the name has no ASCII letter or digit.
 pub fn slugify(name: &str) -> String {
+    // Other scripts in Latin letters first (中国科学院 → "zhong guo ke xue yuan", Институт →
+    // "institut"): a slug is readable, and not just "institute".
+    let latin;
+    let name = if name.is_ascii() {
+        name
+    } else {
+        latin = deunicode::deunicode_with_tofu(name, " ");
+        &latin
+    };
     let folded = fold(name);
     let mut slug = String::new();
     for word in folded.split(' ') {
@@ -124,6 +133,15 @@ mod tests {
             "the-alan-turing-institute"
         );
         assert_eq!(slugify("3IA Côte d'Azur"), "3ia-cote-d-azur");
+        assert_eq!(
+            slugify("中国科学院自动化研究所"),
+            "zhong-guo-ke-xue-yuan-zi-dong-hua-yan-jiu-suo"
+        );
+        assert_eq!(
+            slugify("Институт системного программирования"),
+            "institut-sistemnogo-programmirovaniia"
+        );
+        assert_eq!(slugify("KAIST 인공지능"), "kaist-ingongjineung");
         assert!(is_slug(&slugify(&"word ".repeat(80))));
         assert!(slugify(&"word ".repeat(80)).len() <= 100);
         assert!(!is_slug("Has Caps"));

@@ -14,6 +14,7 @@ pub mod matching;
 pub mod money;
 pub mod reference;
 pub mod representation;
+pub mod spelling;
 pub mod stats;
 pub mod text;
 

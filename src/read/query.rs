@@ -48,6 +48,17 @@ impl SortField {
     pub const NAMES: &'static str =
         "relevance (with q), name, founded, budget, headcount, updated, created";
 
+    /// Every key's name, for suggestions.
+    pub const KEYS: [&'static str; 7] = [
+        "relevance",
+        "name",
+        "founded",
+        "budget",
+        "headcount",
+        "updated",
+        "created",
+    ];
+
     pub fn parse(name: &str) -> Option<SortField> {
         Some(match name {
             "relevance" => SortField::Relevance,

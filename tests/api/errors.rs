@@ -254,3 +254,143 @@ async fn if_match_is_compared_strongly() {
     .await;
     assert_eq!(r.fields(), vec!["currency"]);
 }
+
+#[actix_rt::test]
+async fn problem_types_are_described_at_their_type_uri() {
+    let (_db, _pool, app) = app().await;
+    // A problem's type is a path on the server that describes it.
+    let p = get(&app, "/v1/institutes?limit=0").await.problem(400);
+    let uri = p["type"].as_str().unwrap().to_string();
+    assert_eq!(uri, "/problems/invalid-request");
+    let described = get_ok(&app, &uri).await;
+    assert_eq!(described["code"], "invalid-request");
+    assert_eq!(described["status"], 400);
+    assert_eq!(described["title"], p["title"]);
+    assert!(described["description"].as_str().unwrap().len() > 40);
+    // A browser gets a page.
+    let r = send(
+        &app,
+        TestRequest::get()
+            .uri("/problems/precondition-required")
+            .insert_header(("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let page = String::from_utf8(r.body).unwrap();
+    assert!(page.contains("If-Match") && page.contains("428"), "{page}");
+    // Every kind, listed; every one the API answers with is there.
+    let all = get_ok(&app, "/problems").await;
+    let codes: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "not-found",
+        "rate-limited",
+        "unavailable",
+        "conflict",
+        "gone",
+    ] {
+        assert!(codes.contains(&code), "{code}");
+    }
+    let p = get(&app, "/problems/no-such-kind").await.problem(404);
+    assert!(
+        p["detail"].as_str().unwrap().contains("GET /problems"),
+        "{p}"
+    );
+}
+
+#[actix_rt::test]
+async fn mistakes_get_a_did_you_mean_and_empty_ranges_a_400() {
+    let (_db, _pool, app) = app().await;
+    for (uri, field, hint) in [
+        ("/v1/institutes?country=UK", "country", "did you mean 'GB'?"),
+        (
+            "/v1/institutes?sector=health",
+            "sector",
+            "did you mean 'healthcare'?",
+        ),
+        (
+            "/v1/institutes?sort=budgett",
+            "sort",
+            "did you mean 'budget'?",
+        ),
+        ("/v1/institutes?sort=-nmae", "sort", "did you mean 'name'?"),
+    ] {
+        let p = get(&app, uri).await.problem(400);
+        assert_eq!(p["errors"][0]["field"], field, "{uri}");
+        assert!(p["detail"].as_str().unwrap().contains(hint), "{uri}: {p}");
+    }
+    // Nothing close: no guess.
+    let p = get(&app, "/v1/institutes?sector=zzzzzz").await.problem(400);
+    assert!(
+        !p["detail"].as_str().unwrap().contains("did you mean"),
+        "{p}"
+    );
+    // An unknown slug: the institutes whose names match its words.
+    let p = get(&app, "/v1/institutes/alan-turing").await.problem(404);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("'alan-turing-institute'"),
+        "{p}"
+    );
+    // `+` is a space in a query string: refused, with the reason.
+    let p = get(&app, "/v1/institutes?sort=+budget").await.problem(400);
+    assert!(p["detail"].as_str().unwrap().contains("'+'"), "{p}");
+    // Ranges the wrong way round.
+    for (uri, field) in [
+        (
+            "/v1/institutes?founded_from=2020&founded_to=2010",
+            "founded_from",
+        ),
+        (
+            "/v1/institutes?headcount_min=500&headcount_max=10",
+            "headcount_min",
+        ),
+        (
+            "/v1/institutes?budget_min=9000000&budget_max=10",
+            "budget_min",
+        ),
+        (
+            "/v1/stats?group_by=country&founded_from=2020&founded_to=2010",
+            "founded_from",
+        ),
+    ] {
+        let p = get(&app, uri).await.problem(400);
+        assert_eq!(p["errors"][0]["field"], field, "{uri}");
+    }
+    assert_eq!(
+        get(&app, "/v1/institutes?founded_from=2010&founded_to=2010")
+            .await
+            .status,
+        200
+    );
+    // A read that answers JSON only: 406 when Accept rules JSON out.
+    for uri in [
+        "/v1/institutes/mila",
+        "/v1/stats?group_by=country",
+        "/v1/countries",
+    ] {
+        let r = send(
+            &app,
+            TestRequest::get()
+                .uri(uri)
+                .insert_header(("Accept", "text/csv")),
+        )
+        .await;
+        r.problem(406);
+        let r = send(
+            &app,
+            TestRequest::get()
+                .uri(uri)
+                .insert_header(("Accept", "text/csv, application/json;q=0.5")),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{uri}");
+    }
+}

@@ -129,11 +129,29 @@ async fn csv_export_holds_every_match_and_parses_back() {
     .await;
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().starts_with("text/csv"));
-    assert!(
-        r.body.starts_with(b"\xEF\xBB\xBF"),
+    // No byte-order mark unless asked for (scripts read the file as it is).
+    assert!(r.body.starts_with(b"id,slug,"));
+    let with_bom = send(
+        &app,
+        accept(
+            "/v1/institutes?status=all&sort=-founded&bom=true",
+            "text/csv",
+        ),
+    )
+    .await;
+    assert_eq!(
+        with_bom.body[..3],
+        *b"\xEF\xBB\xBF",
         "a UTF-8 byte-order mark"
     );
-    let text = std::str::from_utf8(&r.body[3..]).unwrap();
+    assert_eq!(with_bom.body[3..], r.body[..]);
+    let p = get(&app, "/v1/institutes?bom=true").await.problem(400);
+    assert_eq!(p["errors"][0]["field"], "bom");
+    let p = get(&app, "/v1/institutes?format=csv&bom=yes")
+        .await
+        .problem(400);
+    assert_eq!(p["errors"][0]["field"], "bom");
+    let text = std::str::from_utf8(&r.body).unwrap();
     assert!(text.contains("\r\n"));
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader.headers().unwrap().clone();
