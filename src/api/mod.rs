@@ -240,6 +240,78 @@ fn complete_spec(spec: &mut OpenApiDoc) {
     declare_rate_limits(spec);
     declare_body_deadline(spec);
     declare_http_caching(spec);
+    require_always_sent(spec);
+    enumerate_choices(spec);
+}
+
+/// A query parameter that takes one of a few words (`^(a|b|c)$`) is declared as an `enum`, so
+/// that generated clients type it as those words rather than any string.
+fn enumerate_choices(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::{RefOr, Schema};
+    for item in spec.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.head].into_iter().flatten() {
+            for param in op.parameters.iter_mut().flatten() {
+                let RefOr::T(param) = param else { continue };
+                let Some(RefOr::T(Schema::Object(object))) = param.schema.as_mut() else {
+                    continue;
+                };
+                let Some(words) = object
+                    .pattern
+                    .as_deref()
+                    .and_then(|p| p.strip_prefix("^("))
+                    .and_then(|p| p.strip_suffix(")$"))
+                    .filter(|p| p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'|'))
+                    .map(|p| p.split('|').map(|w| serde_json::json!(w)).collect::<Vec<_>>())
+                else {
+                    continue;
+                };
+                object.pattern = None;
+                object.enum_values = Some(words);
+            }
+        }
+    }
+}
+
+/// Fields of answers that are left out when empty (`skip_serializing_if`): every other field
+/// of an answer is always sent (null when it has no value), and the spec says so by listing it
+/// as required, so that generated types are `T | null`, not `T | null | undefined`.
+const SOMETIMES_ABSENT: [(&str, &str); 10] = [
+    ("CountrySummary", "total_budget"),
+    ("Program", "converted"),
+    ("BudgetEntry", "converted"),
+    ("LatestBudget", "converted"),
+    ("Institute", "ancestors"),
+    ("Institute", "ancestors_truncated"),
+    ("Institute", "descendants"),
+    ("Institute", "descendants_truncated"),
+    ("Problem", "successor"),
+    ("Problem", "request_id"),
+];
+
+/// Marks every always-sent field of the answers' schemas required (request bodies' schemas,
+/// `…Write`, `…Patch` and `MatchBatch`, keep their optional fields).
+fn require_always_sent(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::{RefOr, Schema};
+    let Some(components) = spec.components.as_mut() else {
+        return;
+    };
+    for (name, schema) in components.schemas.iter_mut() {
+        if name.ends_with("Write") || name.ends_with("Patch") || name == "MatchBatch" {
+            continue;
+        }
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        let names: Vec<String> = object.properties.keys().cloned().collect();
+        for property in names {
+            let absent = SOMETIMES_ABSENT
+                .iter()
+                .any(|(s, p)| s == name && *p == property);
+            if !absent && !object.required.contains(&property) {
+                object.required.push(property);
+            }
+        }
+    }
 }
 
 /// Every `GET` takes `If-None-Match` and may answer 304; its 200 carries `ETag`,
