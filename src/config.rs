@@ -4,7 +4,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// A registry of national AI and research institutes, served as an OpenAPI-documented HTTP API.
 #[derive(Debug, Parser)]
-#[command(name = "institute-registry", version, about)]
+#[command(
+    name = "institute-registry",
+    version,
+    about,
+    after_help = "Logging: RUST_LOG sets what is logged to standard error (default `info`: one line per request and the server's events; `warn` for problems only; `debug` for more), e.g. RUST_LOG=warn institute-registry serve"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -36,7 +41,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
     /// Do not load the seed dataset into a new database.
-    #[arg(long, env = "NO_SEED", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, env = "NO_SEED", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_seed: bool,
     /// Requests per minute allowed to each client (a live API key, else an IP address; IPv6 by
     /// /64); 0 disables rate limiting. Beyond it: 429 with Retry-After. /healthz, /readyz and
@@ -48,7 +53,7 @@ pub struct ServeArgs {
     pub rate_limit_burst: u32,
     /// Take the client's address from the left-most X-Forwarded-For entry (set this only
     /// behind a reverse proxy that writes that header).
-    #[arg(long, env = "TRUST_PROXY", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, env = "TRUST_PROXY", value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_proxy: bool,
     /// Requests handled at once by this process; beyond, 503 with Retry-After at once. 0: no limit.
     #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 512)]

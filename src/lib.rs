@@ -22,8 +22,17 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     };
     match command {
         Command::Openapi => {
-            print!("{}", api::openapi_json());
-            Ok(())
+            use std::io::Write;
+            // A reader that stops early (`| head`) is not a failure.
+            match std::io::stdout()
+                .lock()
+                .write_all(api::openapi_json().as_bytes())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(format!("cannot write the spec: {e}"))
+                }
+                _ => Ok(()),
+            }
         }
         Command::Migrate => {
             let manager = db::ConnectionManager::new(&cli.database.database_url);

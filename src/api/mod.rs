@@ -260,8 +260,15 @@ fn enumerate_choices(spec: &mut OpenApiDoc) {
                     .as_deref()
                     .and_then(|p| p.strip_prefix("^("))
                     .and_then(|p| p.strip_suffix(")$"))
-                    .filter(|p| p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'|'))
-                    .map(|p| p.split('|').map(|w| serde_json::json!(w)).collect::<Vec<_>>())
+                    .filter(|p| {
+                        p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'|')
+                    })
+                    .map(|p| {
+                        p.split('|')
+                            .map(|w| serde_json::json!(w))
+                            .collect::<Vec<_>>()
+                    })
                 else {
                     continue;
                 };

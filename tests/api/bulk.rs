@@ -473,3 +473,37 @@ async fn lineage_is_bounded_and_says_when_it_is_cut() {
     assert_eq!(up[0]["slug"], "lin-chain-118");
     assert_eq!(r["ancestors_truncated"], true);
 }
+
+#[actix_rt::test]
+async fn command_line_details() {
+    use std::io::Read;
+    // `openapi | head`: a reader that stops early is not a failure.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_institute-registry"))
+        .arg("openapi")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(&first[..1], b"{");
+    // A boolean setting that is not a boolean is refused, not taken as true.
+    let out = Command::new(env!("CARGO_BIN_EXE_institute-registry"))
+        .args(["--database-url", "/nonexistent/never.db", "serve"])
+        .env("NO_SEED", "nope")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid value 'nope'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The help names RUST_LOG.
+    let out = Command::new(env!("CARGO_BIN_EXE_institute-registry"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("RUST_LOG"));
+}
