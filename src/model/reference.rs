@@ -48,16 +48,17 @@ pub struct CountrySummary {
     #[schema(example = 6)]
     pub institutes_with_headcount: i64,
     /// Sum, in USD, of the latest comparable (annual or annualized) budgets of active
-    /// institutes whose figure has a known rate.
+    /// institutes whose figure has a known rate; null when none has one (as in `/v1/stats`).
     #[schema(example = 21867000)]
-    pub total_budget_usd: i64,
+    pub total_budget_usd: Option<i64>,
     /// Active institutes contributing to `total_budget_usd`.
     #[schema(example = 1)]
     pub institutes_with_budget: i64,
     /// Number of national programmes of this jurisdiction.
     #[schema(example = 1)]
     pub programs: i64,
-    /// With `?currency=`: `total_budget_usd` in that currency, at its latest yearly rate.
+    /// With `?currency=` and a budget total: `total_budget_usd` in that currency, at its latest
+    /// yearly rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_budget: Option<super::money::Converted>,
 }
@@ -69,7 +70,9 @@ impl CountrySummary {
             .latest_rate(currency)
             .map(|r| r.year)
             .unwrap_or_else(|| chrono::Datelike::year(&chrono::Utc::now()));
-        self.total_budget = Some(rates.convert(self.total_budget_usd, "USD", year, currency));
+        self.total_budget = self
+            .total_budget_usd
+            .map(|usd| rates.convert(usd, "USD", year, currency));
     }
 }
 

@@ -119,7 +119,7 @@ pub fn country_summary(state: &State, code: &str) -> Option<CountrySummary> {
         total_researchers: totals.researchers,
         total_staff: totals.staff,
         institutes_with_headcount: totals.with_headcount,
-        total_budget_usd: totals.budget_usd.round() as i64,
+        total_budget_usd: (totals.with_budget > 0).then(|| totals.budget_usd.round() as i64),
         total_budget: None,
         institutes_with_budget: totals.with_budget,
         programs: state.reference.programs.get(code).copied().unwrap_or(0),

@@ -202,7 +202,7 @@ fn summaries(
                     total_researchers: 0,
                     total_staff: 0,
                     institutes_with_headcount: 0,
-                    total_budget_usd: 0,
+                    total_budget_usd: None,
                     total_budget: None,
                     institutes_with_budget: 0,
                 },
@@ -215,7 +215,7 @@ fn summaries(
             s.total_researchers = researchers.unwrap_or(0);
             s.total_staff = staff.unwrap_or(0);
             s.institutes_with_headcount = with_headcount.get(&code).copied().unwrap_or(0);
-            s.total_budget_usd = budget.unwrap_or(0.0).round() as i64;
+            s.total_budget_usd = budget.filter(|_| with_budget > 0).map(|b| b.round() as i64);
             s.institutes_with_budget = with_budget;
         }
     }

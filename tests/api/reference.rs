@@ -102,3 +102,43 @@ async fn probes_answer() {
         r.problem(400);
     }
 }
+
+#[actix_rt::test]
+async fn a_country_without_budgets_says_null_not_zero() {
+    let (_db, _pool, app) = app().await;
+    let countries = get_ok(&app, "/v1/countries").await;
+    let items = countries
+        .as_array()
+        .or_else(|| countries["items"].as_array())
+        .unwrap()
+        .clone();
+    let mut without = 0;
+    for c in &items {
+        if c["institutes_with_budget"] == 0 {
+            without += 1;
+            assert!(c["total_budget_usd"].is_null(), "{c}");
+            let one = get_ok(
+                &app,
+                &format!("/v1/countries/{}?currency=EUR", c["code"].as_str().unwrap()),
+            )
+            .await;
+            assert!(one["total_budget_usd"].is_null(), "{one}");
+            assert!(one.get("total_budget").is_none(), "{one}");
+        } else {
+            assert!(c["total_budget_usd"].as_i64().unwrap() > 0, "{c}");
+        }
+    }
+    assert!(without > 0, "the seed has countries without a budget");
+    // The stats say the same for the same absence.
+    let stats = get_ok(&app, "/v1/stats?group_by=country").await;
+    for g in stats["groups"].as_array().unwrap() {
+        let code = g["key"].as_str().unwrap_or_default();
+        if let Some(c) = items.iter().find(|c| c["code"] == code) {
+            assert_eq!(
+                c["total_budget_usd"].is_null(),
+                g["budget"]["total"].is_null(),
+                "{code}: {c} / {g}"
+            );
+        }
+    }
+}

@@ -288,7 +288,13 @@ async fn every_money_read_converts_to_the_asked_currency() {
     let one = get_ok(&app, &format!("/v1/programs/{pid}?currency=EUR")).await;
     assert_eq!(one["converted"], programs["items"][0]["converted"]);
     let countries = get_ok(&app, "/v1/countries?currency=EUR").await;
-    assert_eq!(countries["items"][0]["total_budget"]["currency"], "EUR");
+    for c in countries["items"].as_array().unwrap() {
+        if c["total_budget_usd"].is_null() {
+            assert!(c.get("total_budget").is_none(), "{c}");
+        } else {
+            assert_eq!(c["total_budget"]["currency"], "EUR", "{c}");
+        }
+    }
     let ca = get_ok(&app, "/v1/countries/CA?currency=EUR").await;
     assert_eq!(ca["total_budget"]["currency"], "EUR");
     // A missing rate is a null amount with the reason, never a guess.
