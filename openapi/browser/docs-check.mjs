@@ -7,7 +7,7 @@ const base = process.env.REGISTRY_URL ?? "http://127.0.0.1:8080";
 const screenshot = process.env.SCREENSHOT ?? "docs.png";
 const spec = await (await fetch(`${base}/openapi.json`)).json();
 const operations = Object.values(spec.paths).flatMap((item) =>
-  Object.keys(item).filter((m) => ["get", "put", "post", "delete", "patch"].includes(m)),
+  Object.keys(item).filter((m) => ["get", "head", "put", "post", "delete", "patch"].includes(m)),
 ).length;
 
 function check(condition, what) {
