@@ -142,7 +142,7 @@ async def slow_read(source):
             count("slow-read", "connect-failed")
             await asyncio.sleep(1)
             continue
-        writer.write(b"GET /v1/institutes?format=ndjson HTTP/1.1\r\nHost: x\r\n\r\n")
+        writer.write(b"GET /v1/exports/institutes?format=ndjson HTTP/1.1\r\nHost: x\r\n\r\n")
         status = await status_of(reader, 5.0)
         count("slow-read", status or "closed")
         if status == 200:
@@ -168,7 +168,7 @@ async def export_flood(source):
         except OSError:
             count("export-flood", "connect-failed")
             return
-        writer.write(b"GET /v1/institutes?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        writer.write(b"GET /v1/exports/institutes?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         status = await status_of(reader, 10.0)
         count("export-flood", status or "closed")
         try:

@@ -146,7 +146,7 @@ run countries "countries, sectors"
 # The full CSV export, three runs.
 EXPORT=""
 for _ in 1 2 3; do
-  t=$(curl -s -o "$BENCH_DIR/export.csv" -w '%{time_total}' "$BASE/v1/institutes?format=csv")
+  t=$(curl -s -o "$BENCH_DIR/export.csv" -w '%{time_total}' "$BASE/v1/exports/institutes?format=csv")
   EXPORT="$EXPORT ${t}s"
 done
 ROWS=$(($(wc -l <"$BENCH_DIR/export.csv") - 1))

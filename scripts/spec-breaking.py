@@ -75,6 +75,11 @@ def compare_schema(old_spec, new_spec, old, new, where, problems, direction, see
     olds, news = variants(old_spec, old), variants(new_spec, new)
     if not olds or not news:
         return
+    # A nullable object (`oneOf: [null, {$ref}]`) is compared by its object alternative.
+    def non_null(vs):
+        return [v for v in vs if types_of(v) != {"null"}]
+    if (len(olds) > 1 or len(news) > 1) and len(non_null(olds)) == 1 and len(non_null(news)) == 1:
+        olds, news = non_null(olds), non_null(news)
     o, n = olds[0], news[0]
     if len(olds) == 1 and len(news) == 1:
         ot, nt = types_of(o), types_of(n)

@@ -1,6 +1,6 @@
-//! The bulk commands: `import`, `export` and `backup`.
+//! The bulk commands: `import`, `export`, `generate` and `backup`.
 
-use crate::api::export::{csv_head, Format, Job};
+use crate::api::export::{csv_head, Format, Job, EXPORT_PAGE};
 use crate::db::{self, Backend, DbConnection};
 use crate::model::input::Vocabulary;
 use crate::model::interchange::{csv_column, CsvLayout, FileFormat, ImportRecord, Rejected};
@@ -17,10 +17,14 @@ use std::time::{Duration, Instant};
 struct Reporter {
     bar: Option<ProgressBar>,
     phase: std::cell::RefCell<(String, Instant)>,
+    /// The command, which starts each plain line.
+    command: &'static str,
+    /// What the percentage is of.
+    of: &'static str,
 }
 
 impl Reporter {
-    fn new() -> Reporter {
+    fn new(command: &'static str, of: &'static str) -> Reporter {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(100);
             bar.set_style(
@@ -33,10 +37,12 @@ impl Reporter {
         Reporter {
             bar,
             phase: std::cell::RefCell::new((String::new(), Instant::now())),
+            command,
+            of,
         }
     }
 
-    /// `done` records of the phase, `percent` of the file read.
+    /// `done` records of the phase, `percent` of the whole.
     fn update(&self, phase: &str, done: usize, percent: u64) {
         let message = format!("{phase} {done} records");
         if let Some(bar) = &self.bar {
@@ -46,7 +52,7 @@ impl Reporter {
         }
         let mut last = self.phase.borrow_mut();
         if last.0 != phase || last.1.elapsed() >= Duration::from_secs(2) {
-            eprintln!("import: {message} ({percent}% of the file read)");
+            eprintln!("{}: {message} ({percent}% {})", self.command, self.of);
             *last = (phase.to_string(), Instant::now());
         }
     }
@@ -349,6 +355,38 @@ fn ensure_reference(conn: &mut DbConnection) -> Result<(), String> {
 /// `institute-registry import FILE`.
 pub fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
     let started = Instant::now();
+    // A dry run never creates a database: against a SQLite file that does not exist yet, it
+    // checks the file against a new, empty registry in a scratch file, removed afterwards.
+    let sqlite_path = database_url
+        .strip_prefix("sqlite://")
+        .unwrap_or(database_url);
+    let scratch = (args.options.dry_run
+        && Backend::from_url(database_url) == Backend::Sqlite
+        && !std::path::Path::new(sqlite_path).exists())
+    .then(|| {
+        std::env::temp_dir()
+            .join(format!(
+                "institute-registry-dry-run-{}.db",
+                std::process::id()
+            ))
+            .to_string_lossy()
+            .into_owned()
+    });
+    if let Some(path) = &scratch {
+        eprintln!(
+            "import: {sqlite_path} does not exist and a dry run does not create it: checking \
+             against a new, empty registry"
+        );
+        let outcome = import_into(path, started, args);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+        return outcome;
+    }
+    import_into(database_url, started, args)
+}
+
+fn import_into(database_url: &str, started: Instant, args: ImportArgs) -> Result<(), String> {
     let pool = db::connect(database_url, 1).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     if conn.backend() == Backend::Sqlite {
@@ -386,7 +424,7 @@ pub fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
     };
     let rows = std::cell::Cell::new(0usize);
     let records = rx.into_iter().inspect(|_| rows.set(rows.get() + 1));
-    let reporter = Reporter::new();
+    let reporter = Reporter::new("import", "of the file read");
     let percent = || {
         (read.load(std::sync::atomic::Ordering::Relaxed) * 100)
             .checked_div(size)
@@ -500,8 +538,13 @@ fn export_blocking(
         FileFormat::Ndjson => {}
     }
     let mut first = true;
+    let reporter = Reporter::new("export", "of the institutes");
+    let mut pages = 0usize;
     while let Some(chunk) = rx.blocking_recv() {
         let chunk = chunk.map_err(|e| format!("export failed: {e}"))?;
+        pages += 1;
+        let done = (pages * EXPORT_PAGE).min(matches);
+        reporter.update("exported", done, (done * 100 / matches.max(1)) as u64);
         if format == FileFormat::Json {
             for line in chunk.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 out.write_all(if first { b"\n" } else { b",\n" })
@@ -513,6 +556,7 @@ fn export_blocking(
             out.write_all(&chunk).map_err(fail)?;
         }
     }
+    reporter.finish();
     if format == FileFormat::Json {
         out.write_all(b"\n]\n").map_err(fail)?;
     }
@@ -530,6 +574,46 @@ fn export_blocking(
          registry's sequence{}: a copy follows /v1/changes?after={sequence}",
         started.elapsed().as_secs_f64(),
         output.map_or(String::new(), |p| format!(" (also in {p}.sequence)"))
+    );
+    Ok(())
+}
+
+/// `institute-registry generate`: a synthetic registry for benchmarks, into a database of its
+/// own (a new one, or one holding only the seed).
+pub fn generate(database_url: &str, institutes: usize, seed: u64) -> Result<(), String> {
+    let pool = db::connect(database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let data = store::seed::Dataset::embedded()?;
+    store::seed::seed_if_new(&mut conn, &data).map_err(|e| format!("seed failed: {e}"))?;
+    let held = store::generate::occupancy(&mut conn).map_err(|e| e.to_string())?;
+    if held.synthetic > 0 {
+        return Err(format!(
+            "{database_url} already holds {} synthetic institutes; generate into a new database \
+             (--database-url NEW)",
+            held.synthetic
+        ));
+    }
+    if held.written > 0 || held.keys > 0 {
+        return Err(format!(
+            "{database_url} is a registry in use ({} changes besides the seed, {} API keys); \
+             generate writes only into a database of its own (--database-url NEW)",
+            held.written, held.keys
+        ));
+    }
+    eprintln!("generate: adding {institutes} synthetic institutes (seed {seed}) to {database_url}");
+    let started = Instant::now();
+    let reporter = Reporter::new("generate", "of the institutes");
+    let report = store::generate::generate(&mut conn, institutes, seed, &|phase, done| {
+        reporter.update(phase, done, (done * 100 / institutes.max(1)) as u64)
+    })
+    .map_err(|e| format!("generate failed, nothing was written: {e}"))?;
+    reporter.finish();
+    println!(
+        "added {} synthetic institutes ({} budgets, {} headcounts) in {:.1} s",
+        report.institutes,
+        report.budgets,
+        report.headcounts,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Settings: command-line flags, each with an environment fallback.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// A registry of national AI and research institutes, served as an OpenAPI-documented HTTP API.
 #[derive(Debug, Parser)]
@@ -13,8 +13,41 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// `serve`'s settings, for when no command is given (`serve` is the default).
+    #[command(flatten)]
+    pub serve: ServeArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the command line; exits with clap's usage error when a flag of `serve` is given
+    /// before another command (where it would be ignored).
+    pub fn parse_checked() -> Cli {
+        let mut command = Cli::command();
+        let matches = command.clone().get_matches();
+        if let Some((name, _)) = matches.subcommand() {
+            let serve_flags = ServeArgs::augment_args(clap::Command::new("serve"));
+            for arg in serve_flags.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                    let flag = arg.get_long().unwrap_or(id);
+                    let advice = if name == "serve" {
+                        format!("write it after `serve`: institute-registry serve --{flag} …")
+                    } else {
+                        format!("it is a flag of `serve`, which `{name}` does not take")
+                    };
+                    command
+                        .error(
+                            clap::error::ErrorKind::ArgumentConflict,
+                            format!("--{flag} given before `{name}`: {advice}"),
+                        )
+                        .exit();
+                }
+            }
+        }
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -27,9 +60,6 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub database_url: String,
-    /// Maximum number of pooled database connections.
-    #[arg(long, env = "POOL_SIZE", default_value_t = 8, global = true)]
-    pub pool_size: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -37,10 +67,15 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
-    /// Do not load the seed dataset into a new database.
+    /// Do not load the seed's institutes and programmes into a new database (its reference
+    /// data, which writes are checked against, is loaded all the same: countries, currencies,
+    /// sectors, exchange rates).
     #[arg(long, env = "NO_SEED", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_seed: bool,
     /// Requests per minute allowed to each client (a live API key, else an IP address; IPv6 by
@@ -106,21 +141,6 @@ pub struct ServeArgs {
     /// drain on SIGTERM; at once on SIGINT); then the process exits.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
-}
-
-impl ServeArgs {
-    /// The settings of `serve` when no subcommand is given: defaults and environment only.
-    pub fn from_env() -> Result<ServeArgs, String> {
-        #[derive(Parser)]
-        #[command(name = "institute-registry")]
-        struct Defaults {
-            #[command(flatten)]
-            serve: ServeArgs,
-        }
-        Defaults::try_parse_from(["institute-registry"])
-            .map(|d| d.serve)
-            .map_err(|e| e.to_string())
-    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,7 +18,7 @@ use model::interchange::FileFormat;
 pub async fn run(cli: Cli) -> Result<(), String> {
     let command = match cli.command {
         Some(command) => command,
-        None => Command::Serve(ServeArgs::from_env()?),
+        None => Command::Serve(cli.serve),
     };
     match command {
         Command::Openapi => {
@@ -55,19 +55,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Generate { institutes, seed } => {
-            let pool = db::connect(&cli.database.database_url, 1).map_err(|e| e.to_string())?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let data = store::seed::Dataset::embedded()?;
-            store::seed::seed_if_new(&mut conn, &data).map_err(|e| format!("seed failed: {e}"))?;
-            let started = std::time::Instant::now();
-            let report = store::generate::generate(&mut conn, institutes, seed)
-                .map_err(|e| format!("generate failed: {e}"))?;
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "added {} synthetic institutes ({} budgets, {} headcounts) in {secs:.1} s",
-                report.institutes, report.budgets, report.headcounts
-            );
-            Ok(())
+            cli::generate(&cli.database.database_url, institutes, seed)
         }
         Command::Import {
             file,
@@ -150,8 +138,7 @@ fn run_keys(database: &config::DatabaseArgs, command: config::KeysCommand) -> Re
 
 async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), String> {
     let backend = db::Backend::from_url(&database.database_url);
-    let pool =
-        db::connect(&database.database_url, database.pool_size).map_err(|e| e.to_string())?;
+    let pool = db::connect(&database.database_url, args.pool_size).map_err(|e| e.to_string())?;
     {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
         let rendered = store::write::documents::backfill(&mut conn).map_err(|e| e.to_string())?;
@@ -159,13 +146,24 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             log::info!("documents rendered for {rendered} institutes");
         }
     }
-    if !args.no_seed {
+    {
         let data = store::seed::Dataset::embedded()?;
         let mut conn = pool.get().map_err(|e| e.to_string())?;
-        if let Some(report) =
-            store::seed::seed_if_new(&mut conn, &data).map_err(|e| format!("seed failed: {e}"))?
+        if !args.no_seed {
+            if let Some(report) = store::seed::seed_if_new(&mut conn, &data)
+                .map_err(|e| format!("seed failed: {e}"))?
+            {
+                log::info!("new database seeded: {report}");
+            }
+        } else if store::write::vocabulary(&mut conn)
+            .map_err(|e| e.to_string())?
+            .countries
+            .is_empty()
         {
-            log::info!("new database seeded: {report}");
+            // Without institutes, but with what a write is checked against.
+            let report = store::seed::seed_reference(&mut conn, &data)
+                .map_err(|e| format!("seed failed: {e}"))?;
+            log::info!("new database: reference data loaded, no institutes (--no-seed): {report}");
         }
     }
     let cors = api::http::CorsPolicy::parse(&args.cors_origins)?;

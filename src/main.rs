@@ -1,4 +1,3 @@
-use clap::Parser;
 use std::io::Write;
 
 /// mimalloc: under a steady mixed load the server's resident memory stays near its working set
@@ -25,7 +24,9 @@ async fn main() {
             )
         })
         .init();
-    if let Err(message) = institute_registry::run(institute_registry::config::Cli::parse()).await {
+    if let Err(message) =
+        institute_registry::run(institute_registry::config::Cli::parse_checked()).await
+    {
         eprintln!("institute-registry: {message}");
         std::process::exit(1);
     }

@@ -1,4 +1,4 @@
-//! CSV and NDJSON exports of the institute list: every match of the filters, streamed page by
+//! CSV and NDJSON exports of the institute list (`/v1/exports/institutes`): every match of the filters, streamed page by
 //! page (1,000 records a page, a few pages buffered) so memory stays flat whatever the size.
 
 use crate::db::Pool;
@@ -16,30 +16,32 @@ use actix_web::{HttpRequest, HttpResponse};
 
 /// Documents read per query while exporting (and so records per part sent: a client that stops
 /// reading leaves at most a few parts in memory).
-const EXPORT_PAGE: usize = 500;
+pub const EXPORT_PAGE: usize = 500;
 
-/// What the list answers with.
+/// What an export is written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// A JSON page (`{items, next_cursor, total}`).
-    Json,
     /// Every match as RFC 4180 CSV.
     Csv,
     /// Every match as one JSON record per line.
     Ndjson,
 }
 
-/// Chooses the format: `?format=` first, else the `Accept` header (the first listed of
-/// `text/csv`, `application/x-ndjson`, or a JSON type); 406 when Accept allows none of them.
+/// Chooses an export's format: `?format=` first, else the `Accept` header (the first listed of
+/// `text/csv` or `application/x-ndjson`; `*/*`, `text/*` or no header choose CSV); 406 when
+/// Accept allows neither.
 pub fn negotiate(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiError> {
     if let Some(f) = format {
         return match f.trim() {
-            "json" => Ok(Format::Json),
             "csv" => Ok(Format::Csv),
             "ndjson" => Ok(Format::Ndjson),
+            "json" => Err(ApiError::field(
+                "format",
+                "JSON pages are GET /v1/institutes (same filters and sort); exports are csv or ndjson",
+            )),
             other => Err(ApiError::field(
                 "format",
-                format!("unknown format '{other}'; one of json, csv, ndjson"),
+                format!("unknown format '{other}'; one of csv, ndjson"),
             )),
         };
     }
@@ -48,7 +50,7 @@ pub fn negotiate(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiE
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
     else {
-        return Ok(Format::Json);
+        return Ok(Format::Csv);
     };
     let mut ranges: Vec<(f32, usize, String)> = Vec::new();
     for (i, part) in accept.split(',').enumerate() {
@@ -66,19 +68,16 @@ pub fn negotiate(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiE
     ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, _, media) in &ranges {
         match media.as_str() {
-            "text/csv" => return Ok(Format::Csv),
+            "text/csv" | "text/*" | "*/*" => return Ok(Format::Csv),
             "application/x-ndjson" | "application/ndjson" => return Ok(Format::Ndjson),
-            "application/json" | "application/*" | "*/*" | "application/problem+json" => {
-                return Ok(Format::Json)
-            }
             _ => {}
         }
     }
     if ranges.is_empty() {
-        return Ok(Format::Json);
+        return Ok(Format::Csv);
     }
     Err(ApiError::NotAcceptable(
-        "this list is available as application/json, text/csv or application/x-ndjson".into(),
+        "this export is available as text/csv or application/x-ndjson (JSON pages: GET /v1/institutes)".into(),
     ))
 }
 
@@ -131,7 +130,7 @@ fn encode(
     match (format, series.is_some()) {
         (Format::Csv, false) => csv_bytes(items.iter().map(|i| csv_record(i, currency.is_some()))),
         (Format::Csv, true) => csv_bytes(items.iter().map(|i| full_csv_record(i, of(i)))),
-        (_, with_series) => {
+        (Format::Ndjson, with_series) => {
             let mut out = Vec::with_capacity(items.len() * 1500);
             for i in &items {
                 if with_series {
@@ -393,7 +392,7 @@ pub fn stream(job: Job, sequence: i64, permit: super::limits::ExportPermit) -> H
                 .collect();
             Some(csv_head(&extra, job.bom))
         }
-        _ => None,
+        Format::Ndjson => None,
     };
     actix_web::rt::task::spawn_blocking(move || {
         let _permit = permit;
@@ -430,7 +429,7 @@ pub fn stream(job: Job, sequence: i64, permit: super::limits::ExportPermit) -> H
     });
     let (content_type, file) = match format {
         Format::Csv => ("text/csv; charset=utf-8; header=present", "institutes.csv"),
-        _ => ("application/x-ndjson", "institutes.ndjson"),
+        Format::Ndjson => ("application/x-ndjson", "institutes.ndjson"),
     };
     HttpResponse::Ok()
         .content_type(content_type)

@@ -84,7 +84,7 @@ pub fn vary(headers: &mut actix_web::http::header::HeaderMap, value: &str) {
 /// Middleware (inside the error handlers, so that problems pass it too): every `GET` answered
 /// 200 with a body of known length gets an `ETag` (a hash of the body) unless its handler set
 /// one, and a 304 instead when `If-None-Match` holds it; every answer gets its `Cache-Control`,
-/// and reads `Vary: Accept` (the list and problems are negotiated on it).
+/// and reads `Vary: Accept` (exports and problems are negotiated on it).
 pub async fn conditional(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -345,8 +345,8 @@ fn accepts_json(req: &actix_web::HttpRequest) -> bool {
     })
 }
 
-/// Middleware (innermost): a read under `/v1` other than the institute list (which also
-/// answers CSV and NDJSON) answers JSON only; when `Accept` rules JSON out, 406 instead of
+/// Middleware (innermost): a read under `/v1` other than an export (CSV or NDJSON) answers
+/// JSON only; when `Accept` rules JSON out, 406 instead of
 /// JSON the client said it cannot take.
 pub async fn json_only(
     req: ServiceRequest,
@@ -355,11 +355,16 @@ pub async fn json_only(
     let path = req.path();
     if req.method() == Method::GET
         && path.starts_with("/v1/")
-        && path != "/v1/institutes"
+        && !path.starts_with("/v1/exports/")
         && !accepts_json(req.request())
     {
+        let also = if path == "/v1/institutes" {
+            "; every match as CSV or NDJSON: GET /v1/exports/institutes"
+        } else {
+            ""
+        };
         let error = crate::error::ApiError::NotAcceptable(format!(
-            "{path} is available as application/json only"
+            "{path} is available as application/json only{also}"
         ));
         return Ok(req.error_response(error).map_into_boxed_body());
     }

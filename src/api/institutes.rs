@@ -39,7 +39,7 @@ pub struct InstitutePage {
 pub struct PageParams {
     /// Sort keys, comma-separated, each optionally prefixed with `-` for descending:
     /// relevance (only with `q`), name, founded, budget (comparable, in USD), headcount,
-    /// updated, created. Ties break on id; missing values sort last. Default `name`, or
+    /// updated, created, country (ISO code), kind. Ties break on id; missing values sort last. Default `name`, or
     /// `relevance,name` with `q`.
     #[param(example = "-budget,name")]
     pub sort: Option<String>,
@@ -52,15 +52,25 @@ pub struct PageParams {
         example = "k1.eyJzIjoiLWJ1ZGdldCxuYW1lIiwidiI6WzEwMDAwMDAwMC4wLCJhbGFuIHR1cmluZyBpbnN0aXR1dGUiXSwiaWQiOiJpbnNfeWcwdG01c3IwbnZiZ21iMyJ9"
     )]
     pub cursor: Option<String>,
-    /// `csv` or `ndjson` to download every match at once (streamed; `limit` and `cursor` do
-    /// not apply), `json` for pages; overrides the `Accept` header (`text/csv`,
+}
+
+/// Sort and format of an export.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Sort keys, as for the list (`relevance` only with `q`). Default `name`, or
+    /// `relevance,name` with `q`.
+    #[param(example = "-budget,name")]
+    pub sort: Option<String>,
+    /// `csv` (the default) or `ndjson`; overrides the `Accept` header (`text/csv`,
     /// `application/x-ndjson`). CSV columns: id, slug, name, acronym, aliases, kind, status,
     /// country, city, founded, website, description, sectors, parent_id, parent_slug, ror,
     /// wikidata, grid, headcount_year, researchers, staff, budget_year, budget_kind,
     /// budget_basis, budget_amount, budget_currency, budget_amount_usd, unverified_fields,
     /// created_at, updated_at, version, and `budget_amount_<currency>` with `currency`; lists
-    /// are joined with `|`. The file is UTF-8 with CRLF line ends.
-    #[param(example = "json", pattern = "^(json|csv|ndjson)$")]
+    /// are joined with `|`. The file is UTF-8 with CRLF line ends; a cell that a spreadsheet
+    /// would run as a formula starts with `'`.
+    #[param(example = "csv", pattern = "^(csv|ndjson)$")]
     pub format: Option<String>,
     /// With CSV: `true` starts the file with a UTF-8 byte-order mark, which spreadsheets need to
     /// read it as UTF-8 (and `cut`, `awk` and many CSV readers do not expect). Default `false`.
@@ -68,7 +78,10 @@ pub struct PageParams {
     pub bom: Option<String>,
 }
 
-const PAGE_NAMES: &[&str] = &["sort", "limit", "cursor", "format", "bom"];
+const PAGE_NAMES: &[&str] = &["sort", "limit", "cursor"];
+const EXPORT_NAMES: &[&str] = &["sort", "format", "bom"];
+/// The export's parameters, which the list answers with where exports are.
+const MOVED_NAMES: &[&str] = &["format", "bom"];
 
 /// Parses `sort`: known fields, each at most once.
 fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
@@ -84,7 +97,7 @@ fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
         );
         return Vec::new();
     }
-    for part in check.list("sort", Some(raw), 7) {
+    for part in check.list("sort", Some(raw), 9) {
         let (descending, name) = match part.strip_prefix('-') {
             Some(n) => (true, n),
             None => (false, part.as_str()),
@@ -126,19 +139,15 @@ fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
 /// time; sorted by one or more keys; in pages of `limit`. Follow `next_cursor` (or the
 /// `Link: rel="next"` header) to walk every match: pages are keyset-based, so inserts and
 /// deletions between requests never repeat or skip a record, and there is no depth limit.
-/// Unknown parameters and malformed values are rejected with a 400 naming them.
+/// Unknown parameters and malformed values are rejected with a 400 naming them. Every match
+/// at once, as CSV or NDJSON: `GET /v1/exports/institutes` with the same filters and sort.
 #[utoipa::path(
     tag = "institutes",
     operation_id = "listInstitutes",
     params(FilterParams, PageParams),
     responses(
-        (status = 200, description = "A page of institutes; or, as `text/csv` or `application/x-ndjson`, every match.",
-            content(
-                (InstitutePage = "application/json"),
-                (String = "text/csv", example = "id,slug,name,acronym,aliases,kind,status,country,city,founded,website,description,sectors,parent_id,parent_slug,ror,wikidata,grid,headcount_year,researchers,staff,budget_year,budget_kind,budget_basis,budget_amount,budget_currency,budget_amount_usd,unverified_fields,created_at,updated_at,version\r\n"),
-                (Institute = "application/x-ndjson")
-            ),
-            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows (JSON pages)."))),
+        (status = 200, description = "A page of institutes.", body = InstitutePage,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows."))),
         (status = 406, response = super::problems::NotAcceptable),
         (status = 400, response = super::problems::BadRequest),
         (status = 500, response = super::problems::InternalError),
@@ -150,19 +159,27 @@ pub async fn list_institutes(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let accepted = [FILTER_NAMES, PAGE_NAMES].concat();
     let mut check = Checker::default();
-    check_names_into(req.query_string(), &accepted, &mut check)?;
+    check_names_into(
+        req.query_string(),
+        &[FILTER_NAMES, PAGE_NAMES].concat(),
+        &mut check,
+    )?;
+    // The export's parameters are not the list's: say where they went.
+    for error in check.errors.iter_mut() {
+        if MOVED_NAMES.contains(&error.field.as_str()) {
+            error.message = "the list answers JSON pages; every match as CSV or NDJSON is GET /v1/exports/institutes, with the same filters and sort".into();
+        }
+    }
+    let accepted = [FILTER_NAMES, PAGE_NAMES, MOVED_NAMES].concat();
     let params: FilterParams = parse_query(req.query_string(), &accepted)?;
     let paging: PageParams = parse_query(req.query_string(), &accepted)?;
     let raw = filters::parse(&params, &mut check);
     let limit = check.int("limit", paging.limit.as_deref(), 1, 100, 20);
-    let default_sort = if raw.has_search() {
-        "relevance,name"
-    } else {
-        "name"
-    };
-    let sort_text = paging.sort.clone().unwrap_or_else(|| default_sort.into());
+    let sort_text = paging
+        .sort
+        .clone()
+        .unwrap_or_else(|| default_sort(raw.has_search()).into());
     let keys = parse_sort(&mut check, &sort_text, raw.has_search());
     let after = match paging.cursor.as_deref() {
         Some(c) => match decode_cursor(c, &sort_text, &keys) {
@@ -174,74 +191,7 @@ pub async fn list_institutes(
         },
         None => None,
     };
-    let display = raw.currency.clone();
-    let min_sequence = raw.min_sequence;
-    let format = match export::negotiate(&req, paging.format.as_deref()) {
-        Ok(f) => f,
-        Err(e @ ApiError::NotAcceptable(_)) => return Err(e),
-        Err(e) => {
-            check.errors.extend(e.to_problem().errors);
-            Format::Json
-        }
-    };
-    let bom = match paging.bom.as_deref().map(str::trim) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            check.fail("bom", format!("'{other}' is not true or false"));
-            false
-        }
-    };
-    if bom && format != Format::Csv {
-        check.fail(
-            "bom",
-            "a byte-order mark starts CSV files only: give format=csv",
-        );
-    }
-    if format != Format::Json {
-        for (name, given) in [
-            ("limit", paging.limit.is_some()),
-            ("cursor", paging.cursor.is_some()),
-        ] {
-            if given {
-                check.fail(
-                    name,
-                    "exports stream every match at once; limit and cursor page JSON lists",
-                );
-            }
-        }
-    }
-    let (filter, check) = filters::resolve(&state, raw, check).await?;
-    check.finish()?;
-    consistency::reach(&state, min_sequence).await?;
-    let rates = state.read.read()?.reference.rates.clone();
-    if format != Format::Json {
-        let client = req
-            .extensions()
-            .get::<super::limits::ClientId>()
-            .cloned()
-            .unwrap_or(super::limits::ClientId::Unknown);
-        let permit = state.exports.enter(
-            &client,
-            state.limits.max_exports,
-            state.limits.max_client_exports,
-        )?;
-        let answer = state.read.all(&filter, &keys)?;
-        return Ok(export::stream(
-            export::Job {
-                pool: state.pool.clone(),
-                ids: answer.ids,
-                rates,
-                currency: display,
-                format,
-                series: false,
-                stall: state.limits.export_stall,
-                bom,
-            },
-            answer.sequence,
-            permit,
-        ));
-    }
+    let (filter, display, rates) = settle(&state, raw, check).await?;
     let (answer, docs) = page(&state, &filter, &keys, after.as_ref(), limit as usize).await?;
     let next_cursor = answer.next.as_ref().map(|k| encode_cursor(&sort_text, k));
     let mut items = Vec::with_capacity(docs.len());
@@ -273,6 +223,128 @@ pub async fn list_institutes(
         answer.total
     );
     Ok(response.content_type("application/json").body(body))
+}
+
+/// Resolves the filters (every problem found so far fails the request here), waits for
+/// `min_sequence`, and gives the filter, the display currency and the rates.
+async fn settle(
+    state: &AppState,
+    raw: filters::RawFilter,
+    check: Checker,
+) -> Result<
+    (
+        crate::read::query::InstituteFilter,
+        Option<String>,
+        crate::model::money::Rates,
+    ),
+    ApiError,
+> {
+    let display = raw.currency.clone();
+    let min_sequence = raw.min_sequence;
+    let (filter, check) = filters::resolve(state, raw, check).await?;
+    check.finish()?;
+    consistency::reach(state, min_sequence).await?;
+    let rates = state.read.read()?.reference.rates.clone();
+    Ok((filter, display, rates))
+}
+
+/// The default sort: by name, or by relevance then name with a search.
+fn default_sort(search: bool) -> &'static str {
+    if search {
+        "relevance,name"
+    } else {
+        "name"
+    }
+}
+
+/// Export institutes
+///
+/// Every institute matching the list's filters, in the list's sort, as one CSV file or as
+/// NDJSON (one record per line), streamed: there are no pages. The `Registry-Sequence` header
+/// states the change the file reflects; follow `/v1/changes?after=` from there to keep a copy
+/// current. At most a few exports run at once (503 beyond that, 429 beyond a client's share);
+/// a client that stops reading for 30 s loses its export.
+#[utoipa::path(
+    tag = "institutes",
+    operation_id = "exportInstitutes",
+    params(FilterParams, ExportParams),
+    responses(
+        (status = 200, description = "Every match, streamed.",
+            content(
+                (String = "text/csv", example = "id,slug,name,acronym,aliases,kind,status,country,city,founded,website,description,sectors,parent_id,parent_slug,ror,wikidata,grid,headcount_year,researchers,staff,budget_year,budget_kind,budget_basis,budget_amount,budget_currency,budget_amount_usd,unverified_fields,created_at,updated_at,version\r\n"),
+                (Institute = "application/x-ndjson")
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "`attachment; filename=\"institutes.csv\"` (or `institutes.ndjson`)."),
+                ("Registry-Sequence" = i64, description = "The last change the export reflects.")
+            )),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 406, response = super::problems::NotAcceptable),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/exports/institutes")]
+pub async fn export_institutes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let accepted = [FILTER_NAMES, EXPORT_NAMES].concat();
+    let mut check = Checker::default();
+    check_names_into(req.query_string(), &accepted, &mut check)?;
+    let params: FilterParams = parse_query(req.query_string(), &accepted)?;
+    let options: ExportParams = parse_query(req.query_string(), &accepted)?;
+    let raw = filters::parse(&params, &mut check);
+    let sort_text = options
+        .sort
+        .clone()
+        .unwrap_or_else(|| default_sort(raw.has_search()).into());
+    let keys = parse_sort(&mut check, &sort_text, raw.has_search());
+    let format = match export::negotiate(&req, options.format.as_deref()) {
+        Ok(f) => f,
+        Err(e @ ApiError::NotAcceptable(_)) => return Err(e),
+        Err(e) => {
+            check.errors.extend(e.to_problem().errors);
+            Format::Csv
+        }
+    };
+    let bom = match options.bom.as_deref().map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            check.fail("bom", format!("'{other}' is not true or false"));
+            false
+        }
+    };
+    if bom && format != Format::Csv {
+        check.fail("bom", "a byte-order mark starts CSV files only");
+    }
+    let (filter, display, rates) = settle(&state, raw, check).await?;
+    let client = req
+        .extensions()
+        .get::<super::limits::ClientId>()
+        .cloned()
+        .unwrap_or(super::limits::ClientId::Unknown);
+    let permit = state.exports.enter(
+        &client,
+        state.limits.max_exports,
+        state.limits.max_client_exports,
+    )?;
+    let answer = state.read.all(&filter, &keys)?;
+    Ok(export::stream(
+        export::Job {
+            pool: state.pool.clone(),
+            ids: answer.ids,
+            rates,
+            currency: display,
+            format,
+            series: false,
+            stall: state.limits.export_stall,
+            bom,
+        },
+        answer.sequence,
+        permit,
+    ))
 }
 
 /// A page of the read model's answer with the stored documents of its ids. A document newer

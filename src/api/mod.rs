@@ -177,6 +177,7 @@ impl utoipa::Modify for BearerAuth {
 /// Registers every documented handler; used both to serve and to generate the spec.
 fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(institutes::list_institutes)
+        .service(institutes::export_institutes)
         .service(curation::create_institute)
         .service(search::suggest)
         .service(matching::match_affiliation)
@@ -244,8 +245,9 @@ fn complete_spec(spec: &mut OpenApiDoc) {
     enumerate_choices(spec);
 }
 
-/// A query parameter that takes one of a few words (`^(a|b|c)$`) is declared as an `enum`, so
-/// that generated clients type it as those words rather than any string.
+/// A query parameter that takes one of a few words (`^(a|b|c)$`), or an integer in a short
+/// range, is declared as an `enum`, so that generated clients type it as those values rather
+/// than any string or number.
 fn enumerate_choices(spec: &mut OpenApiDoc) {
     use utoipa::openapi::{RefOr, Schema};
     for item in spec.paths.paths.values_mut() {
@@ -255,6 +257,10 @@ fn enumerate_choices(spec: &mut OpenApiDoc) {
                 let Some(RefOr::T(Schema::Object(object))) = param.schema.as_mut() else {
                     continue;
                 };
+                if let Some(span) = small_range(object) {
+                    object.enum_values = Some(span.map(|n| serde_json::json!(n)).collect());
+                    continue;
+                }
                 let Some(words) = object
                     .pattern
                     .as_deref()
@@ -277,6 +283,25 @@ fn enumerate_choices(spec: &mut OpenApiDoc) {
             }
         }
     }
+}
+
+/// The values of an integer parameter bounded to at most 101 values (a page size): listed as
+/// an enum too, so that a generated type holds exactly them (`limit: 500` does not compile).
+fn small_range(object: &utoipa::openapi::schema::Object) -> Option<std::ops::RangeInclusive<i64>> {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    use utoipa::Number;
+    let whole = |n: &Option<Number>| match n {
+        Some(Number::Int(v)) => Some(*v as i64),
+        Some(Number::UInt(v)) => i64::try_from(*v).ok(),
+        _ => None,
+    };
+    let integer = match &object.schema_type {
+        SchemaType::Type(t) => *t == Type::Integer,
+        SchemaType::Array(types) => types.contains(&Type::Integer),
+        SchemaType::AnyValue => false,
+    };
+    let (low, high) = (whole(&object.minimum)?, whole(&object.maximum)?);
+    (integer && high >= low && high - low <= 100).then_some(low..=high)
 }
 
 /// Fields of answers that are left out when empty (`skip_serializing_if`): every other field
@@ -577,9 +602,22 @@ fn declare_public_reads(spec: &mut OpenApiDoc) {
 
 /// The spec as committed in `openapi/openapi.json`: pretty JSON with a final newline.
 pub fn openapi_json() -> String {
-    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    spec_text(&openapi())
+}
+
+fn spec_text(spec: &OpenApiDoc) -> String {
+    let mut text = spec.to_pretty_json().unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The spec's text, as served at `/openapi.json`.
+struct ServedSpec(String);
+
+async fn serve_spec(spec: web::Data<ServedSpec>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec.0.clone())
 }
 
 /// The known paths and their methods, to answer a wrong method with 405 and `Allow`.
@@ -740,7 +778,14 @@ pub fn build_app(
         )
         // Raw bodies (`web::Bytes`, which every write takes) stop being read past the limit: 413.
         .app_data(web::PayloadConfig::new(body::MAX_BODY))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
+        // The spec is served as the bytes committed in openapi/openapi.json (pretty, with a
+        // final newline), so that `cmp` of the two holds; Swagger UI reads it from there.
+        .app_data(web::Data::new(ServedSpec(spec_text(&spec))))
+        .route("/openapi.json", web::get().to(serve_spec))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
+        )
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(fallback))
         // Innermost first: admission (key, rate limit, key before body, client slots, body

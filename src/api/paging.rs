@@ -75,6 +75,9 @@ pub fn decode_cursor(raw: &str, sort: &str, keys: &[SortKey]) -> Result<Keyset, 
     let values_ok = cursor.v.len() == keys.len()
         && cursor.v.iter().zip(keys).all(|(v, k)| match (k.field, v) {
             (SortField::Name, SortValue::Text(t)) => text_ok(t),
+            (SortField::Country | SortField::Kind, SortValue::Text(t)) => {
+                t.len() <= 32 && text_ok(t)
+            }
             (SortField::Relevance, SortValue::Float(r)) => r.is_finite(),
             (SortField::Founded | SortField::Headcount, SortValue::Int(_) | SortValue::Null) => {
                 true
@@ -94,6 +97,37 @@ pub fn decode_cursor(raw: &str, sort: &str, keys: &[SortKey]) -> Result<Keyset, 
 }
 
 /// The URL of the next page: this request's path and query with `cursor` replaced.
+/// The page size of a reference list (countries, programmes, exchange rates) when `limit` is
+/// not given, which is also its largest: these lists are short, so most clients take them whole.
+pub const REFERENCE_PAGE: i64 = 1000;
+
+/// One page of a list held whole in memory, ordered by `key` (byte order of the pair, which
+/// both backends then agree on): the items after the cursor's key, at most `limit`; with the
+/// next page's cursor, and how many items the list holds over all pages.
+pub fn page_in_memory<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> (String, String),
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<T>, Option<String>, usize), ApiError> {
+    let after = cursor.map(decode_pair).transpose()?;
+    items.sort_by_cached_key(&key);
+    let total = items.len();
+    let start = after.map_or(0, |a| items.partition_point(|i| key(i) <= a));
+    let mut page: Vec<T> = items.into_iter().skip(start).take(limit + 1).collect();
+    let next = if page.len() > limit {
+        page.truncate(limit);
+        page.last().map(|last| {
+            let (first, id) = key(last);
+            encode_pair(&first, &id)
+        })
+    } else {
+        None
+    };
+    Ok((page, next, total))
+}
+
+/// The URL of the next page: this request's, with `cursor` replaced.
 pub fn next_link(req: &HttpRequest, cursor: &str) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {

@@ -1,6 +1,7 @@
 //! Sectors, countries, programmes and exchange rates.
 
 use super::institutes::no_query;
+use super::paging::{page_in_memory, REFERENCE_PAGE};
 use super::params::{parse_query, Checker};
 use super::preconditions::SEQUENCE;
 use super::{db, AppState};
@@ -19,25 +20,110 @@ pub struct SectorList {
     pub items: Vec<Sector>,
 }
 
-/// Countries with institutes or programmes.
+/// Countries with institutes or programmes, a page at a time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CountryList {
     /// One summary per country, by code.
     pub items: Vec<CountrySummary>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    #[schema(example = json!(null))]
+    pub next_cursor: Option<String>,
+    /// How many countries the list holds, over all pages.
+    #[schema(example = 29)]
+    pub total: usize,
 }
 
-/// National AI programmes.
+/// National AI programmes, a page at a time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProgramList {
-    /// The programmes, most recently announced first.
+    /// The programmes, most recently announced first (then by jurisdiction and slug).
     pub items: Vec<Program>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    #[schema(example = json!(null))]
+    pub next_cursor: Option<String>,
+    /// How many programmes match, over all pages.
+    #[schema(example = 12)]
+    pub total: usize,
 }
 
-/// Exchange rates.
+/// Exchange rates, a page at a time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExchangeRateList {
     /// The rates, by currency then year.
     pub items: Vec<ExchangeRate>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    #[schema(example = json!(null))]
+    pub next_cursor: Option<String>,
+    /// How many rates match, over all pages.
+    #[schema(example = 177)]
+    pub total: usize,
+}
+
+/// Paging of a reference list. These lists are short: without `limit`, a page holds up to
+/// 1,000 items, so most answers are whole.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReferencePaging {
+    /// Page size, 1 to 1000 (default 1000).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, example = 50)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page, unchanged. Absent for the first page.
+    #[param(example = "k1.WyJDQSIsIiJd")]
+    pub cursor: Option<String>,
+}
+
+const PAGING_NAMES: &[&str] = &["limit", "cursor"];
+
+/// A reference list's paging, read.
+struct Paging {
+    /// The names accepted: the list's own and the paging's (to read the list's own with).
+    accepted: Vec<&'static str>,
+    cursor: Option<String>,
+    limit: usize,
+    /// Goes on with the values of the list's own parameters.
+    check: Checker,
+}
+
+/// Reads a reference list's paging: checks the query's names (the list's `own` and the
+/// paging's) and `limit`.
+fn reference_paging(req: &HttpRequest, own: &[&'static str]) -> Result<Paging, ApiError> {
+    let accepted = [own, PAGING_NAMES].concat();
+    super::params::check_names(req.query_string(), &accepted)?;
+    let paging: ReferencePaging = parse_query(req.query_string(), &accepted)?;
+    let mut check = Checker::default();
+    let limit = check.int(
+        "limit",
+        paging.limit.as_deref(),
+        1,
+        REFERENCE_PAGE,
+        REFERENCE_PAGE,
+    );
+    Ok(Paging {
+        accepted,
+        cursor: paging.cursor,
+        limit: limit as usize,
+        check,
+    })
+}
+
+/// A page of a reference list, with `Link: rel="next"` when another follows.
+fn paged<T: Serialize>(
+    req: &HttpRequest,
+    sequence: Option<i64>,
+    next_cursor: Option<String>,
+    body: T,
+) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if let Some(sequence) = sequence {
+        response.insert_header((SEQUENCE, sequence.to_string()));
+    }
+    if let Some(cursor) = &next_cursor {
+        response.insert_header((
+            "Link",
+            format!("<{}>; rel=\"next\"", super::paging::next_link(req, cursor)),
+        ));
+    }
+    response.json(body)
 }
 
 /// List sectors
@@ -85,9 +171,10 @@ pub async fn list_sectors(
 #[utoipa::path(
     tag = "reference",
     operation_id = "listCountries",
-    params(super::filters::CurrencyParams),
+    params(super::filters::CurrencyParams, ReferencePaging),
     responses(
-        (status = 200, description = "The country summaries.", body = CountryList),
+        (status = 200, description = "The country summaries.", body = CountryList,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows."))),
         (status = 400, response = super::problems::BadRequest),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
@@ -98,19 +185,38 @@ pub async fn list_countries(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    super::params::check_names(req.query_string(), &["currency"])?;
-    let params: super::filters::CurrencyParams = parse_query(req.query_string(), &["currency"])?;
+    let Paging {
+        accepted,
+        cursor,
+        limit,
+        check,
+    } = reference_paging(&req, &["currency"])?;
+    let params: super::filters::CurrencyParams = parse_query(req.query_string(), &accepted)?;
+    check.finish()?;
     let currency = super::filters::display_currency(&state, params.currency.as_deref())?;
     let read = state.read.read()?;
-    let mut items = aggregates::country_summaries(&read);
+    let summaries = aggregates::country_summaries(&read);
+    let (mut items, next_cursor, total) = page_in_memory(
+        summaries,
+        |c| (c.code.clone(), String::new()),
+        cursor.as_deref(),
+        limit,
+    )?;
     if let Some(c) = &currency {
         for item in &mut items {
             item.convert_money(&read.reference.rates, c);
         }
     }
-    Ok(HttpResponse::Ok()
-        .insert_header((SEQUENCE, state.read.sequence().to_string()))
-        .json(CountryList { items }))
+    Ok(paged(
+        &req,
+        Some(state.read.sequence()),
+        next_cursor.clone(),
+        CountryList {
+            items,
+            next_cursor,
+            total,
+        },
+    ))
 }
 
 /// Get one country
@@ -173,7 +279,6 @@ pub async fn get_country(
 
 /// Filter of the programme list.
 #[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListProgramsQuery {
     /// Jurisdictions, comma-separated (any of): ISO 3166-1 alpha-2 codes, or `EU`.
@@ -193,9 +298,10 @@ pub struct ListProgramsQuery {
 #[utoipa::path(
     tag = "reference",
     operation_id = "listPrograms",
-    params(ListProgramsQuery),
+    params(ListProgramsQuery, ReferencePaging),
     responses(
-        (status = 200, description = "The programmes.", body = ProgramList),
+        (status = 200, description = "The programmes.", body = ProgramList,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows."))),
         (status = 400, response = super::problems::BadRequest),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
@@ -205,16 +311,21 @@ pub struct ListProgramsQuery {
 pub async fn list_programs(
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<web::Json<ProgramList>, ApiError> {
-    let query: ListProgramsQuery = parse_query(req.query_string(), &["jurisdiction", "currency"])?;
-    let mut check = Checker::default();
+) -> Result<HttpResponse, ApiError> {
+    let Paging {
+        accepted,
+        cursor,
+        limit,
+        mut check,
+    } = reference_paging(&req, &["jurisdiction", "currency"])?;
+    let query: ListProgramsQuery = parse_query(req.query_string(), &accepted)?;
     let jurisdictions: Vec<String> = check
         .list("jurisdiction", query.jurisdiction.as_deref(), 50)
         .into_iter()
         .map(|c| c.to_ascii_uppercase())
         .collect();
     let currency = super::filters::display_currency(&state, query.currency.as_deref());
-    let items = db(&state, move |conn| {
+    let (items, next_cursor, total) = db(&state, move |conn| {
         if !jurisdictions.is_empty() {
             let known = store::country_codes(conn)?;
             for c in jurisdictions.iter().filter(|c| !known.contains(*c)) {
@@ -233,21 +344,41 @@ pub async fn list_programs(
         };
         check.finish()?;
         let rates = store::rates(conn)?;
-        let mut items = store::programs_of(conn, &jurisdictions, &rates)?;
+        let all = store::programs_of(conn, &jurisdictions, &rates)?;
+        // Latest announcement first: the year's complement sorts descending as text.
+        let (mut items, next, total) = page_in_memory(
+            all,
+            |p| {
+                (
+                    format!("{:05}", 99_999 - i64::from(p.announced)),
+                    format!("{}/{}", p.jurisdiction, p.slug),
+                )
+            },
+            cursor.as_deref(),
+            limit,
+        )?;
         if let Some(c) = &currency {
             for p in &mut items {
                 p.convert_money(&rates, c);
             }
         }
-        Ok(items)
+        Ok((items, next, total))
     })
     .await?;
-    Ok(web::Json(ProgramList { items }))
+    Ok(paged(
+        &req,
+        None,
+        next_cursor.clone(),
+        ProgramList {
+            items,
+            next_cursor,
+            total,
+        },
+    ))
 }
 
 /// Filter of the exchange-rate list.
 #[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListRatesQuery {
     /// ISO 4217 currency codes, comma-separated (any of).
@@ -263,9 +394,10 @@ pub struct ListRatesQuery {
 #[utoipa::path(
     tag = "reference",
     operation_id = "listExchangeRates",
-    params(ListRatesQuery),
+    params(ListRatesQuery, ReferencePaging),
     responses(
-        (status = 200, description = "The rates.", body = ExchangeRateList),
+        (status = 200, description = "The rates.", body = ExchangeRateList,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows."))),
         (status = 400, response = super::problems::BadRequest),
         (status = 500, response = super::problems::InternalError),
         (status = 503, response = super::problems::Unavailable)
@@ -275,15 +407,20 @@ pub struct ListRatesQuery {
 pub async fn list_exchange_rates(
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<web::Json<ExchangeRateList>, ApiError> {
-    let query: ListRatesQuery = parse_query(req.query_string(), &["currency"])?;
-    let mut check = Checker::default();
+) -> Result<HttpResponse, ApiError> {
+    let Paging {
+        accepted,
+        cursor,
+        limit,
+        mut check,
+    } = reference_paging(&req, &["currency"])?;
+    let query: ListRatesQuery = parse_query(req.query_string(), &accepted)?;
     let currencies: Vec<String> = check
         .list("currency", query.currency.as_deref(), 50)
         .into_iter()
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let items = db(&state, move |conn| {
+    let (items, next_cursor, total) = db(&state, move |conn| {
         if !currencies.is_empty() {
             let known = store::currency_codes(conn)?;
             for c in currencies.iter().filter(|c| !known.contains(*c)) {
@@ -291,8 +428,22 @@ pub async fn list_exchange_rates(
             }
         }
         check.finish()?;
-        Ok(store::exchange_rates(conn, &currencies)?)
+        page_in_memory(
+            store::exchange_rates(conn, &currencies)?,
+            |r| (r.currency.clone(), format!("{:05}", r.year)),
+            cursor.as_deref(),
+            limit,
+        )
     })
     .await?;
-    Ok(web::Json(ExchangeRateList { items }))
+    Ok(paged(
+        &req,
+        None,
+        next_cursor.clone(),
+        ExchangeRateList {
+            items,
+            next_cursor,
+            total,
+        },
+    ))
 }

@@ -71,9 +71,11 @@ pub struct BudgetEntry {
 /// The budget figure used for comparisons, converted to USD.
 #[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 pub struct LatestBudget {
-    /// The budget entry this figure comes from.
+    /// The id of the budget entry this figure comes from (as `latest_headcount.id` is its
+    /// entry's): `GET /v1/institutes/{ref}/budgets/{id}` reads it.
     #[schema(example = "bud_8k2m4n6p8q0r2s4t")]
-    pub entry_id: String,
+    #[serde(alias = "entry_id")]
+    pub id: String,
     /// The year of the figure.
     #[schema(example = 2025)]
     pub year: i32,
@@ -206,7 +208,7 @@ pub fn latest_budget(figures: &[BudgetFigure], rates: &Rates) -> Option<LatestBu
             (f, BudgetBasis::AsReported, f.amount)
         };
     Some(LatestBudget {
-        entry_id: figure.id.clone(),
+        id: figure.id.clone(),
         year: figure.year,
         kind: figure.kind,
         basis,

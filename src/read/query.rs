@@ -42,14 +42,18 @@ pub enum SortField {
     Headcount,
     Updated,
     Created,
+    /// The ISO 3166-1 code.
+    Country,
+    /// The kind's word (`company`, `consortium`, `government`, …), alphabetically.
+    Kind,
 }
 
 impl SortField {
     pub const NAMES: &'static str =
-        "relevance (with q), name, founded, budget, headcount, updated, created";
+        "relevance (with q), name, founded, budget, headcount, updated, created, country, kind";
 
     /// Every key's name, for suggestions.
-    pub const KEYS: [&'static str; 7] = [
+    pub const KEYS: [&'static str; 9] = [
         "relevance",
         "name",
         "founded",
@@ -57,6 +61,8 @@ impl SortField {
         "headcount",
         "updated",
         "created",
+        "country",
+        "kind",
     ];
 
     pub fn parse(name: &str) -> Option<SortField> {
@@ -68,6 +74,8 @@ impl SortField {
             "headcount" => SortField::Headcount,
             "updated" => SortField::Updated,
             "created" => SortField::Created,
+            "country" => SortField::Country,
+            "kind" => SortField::Kind,
             _ => return None,
         })
     }

@@ -14,13 +14,15 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 /// The fields with an order of their own.
-pub const ORDERED: [SortField; 6] = [
+pub const ORDERED: [SortField; 8] = [
     SortField::Name,
     SortField::Founded,
     SortField::Budget,
     SortField::Headcount,
     SortField::Updated,
     SortField::Created,
+    SortField::Country,
+    SortField::Kind,
 ];
 
 /// One institute.
@@ -37,6 +39,8 @@ pub struct Row {
     pub status: InstituteStatus,
     pub kind: InstituteKind,
     pub country: u16,
+    /// The country's ISO code, what the country sort orders by.
+    pub country_code: [u8; 2],
     pub parent: Option<Box<str>>,
     pub founded: Option<i32>,
     pub researchers: Option<i32>,
@@ -72,6 +76,10 @@ impl Row {
             SortField::Budget => self.budget_usd.map_or(SortValue::Null, SortValue::Float),
             SortField::Updated => SortValue::Time(self.updated),
             SortField::Created => SortValue::Time(self.created),
+            SortField::Country => {
+                SortValue::Text(String::from_utf8_lossy(&self.country_code).into_owned())
+            }
+            SortField::Kind => SortValue::Text(self.kind.as_str().to_string()),
         }
     }
 }
@@ -132,6 +140,8 @@ fn cmp_field(a: &Row, b: &Row, field: SortField) -> Ordering {
         },
         SortField::Updated => a.updated.cmp(&b.updated),
         SortField::Created => a.created.cmp(&b.created),
+        SortField::Country => a.country_code.cmp(&b.country_code),
+        SortField::Kind => a.kind.as_str().cmp(b.kind.as_str()),
     }
 }
 
@@ -306,6 +316,13 @@ impl Table {
             status: InstituteStatus::parse(&p.status).unwrap_or(InstituteStatus::Active),
             kind: InstituteKind::parse(&p.kind).unwrap_or(InstituteKind::Consortium),
             country: self.country_names.id(&p.country),
+            country_code: {
+                let b = p.country.as_bytes();
+                [
+                    b.first().copied().unwrap_or(b' '),
+                    b.get(1).copied().unwrap_or(b' '),
+                ]
+            },
             parent: p.parent_id.as_deref().map(Into::into),
             founded: p.founded,
             researchers: p.researchers,

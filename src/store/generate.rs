@@ -128,9 +128,42 @@ pub struct Generated {
 /// The history's author of synthetic records.
 pub const ACTOR: &str = "generate";
 
+/// What a database holds besides the seed, which decides whether `generate` may write into it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Occupancy {
+    /// Synthetic institutes from an earlier generation.
+    pub synthetic: i64,
+    /// Changes recorded by anyone but the seed: curators, imports, generations.
+    pub written: i64,
+    /// API keys: someone uses this registry.
+    pub keys: i64,
+}
+
+/// What the database holds besides the seed.
+pub fn occupancy(conn: &mut DbConnection) -> QueryResult<Occupancy> {
+    use crate::db::schema::{api_keys, history, institutes};
+    Ok(Occupancy {
+        synthetic: institutes::table
+            .filter(institutes::id.like("ins_syn%"))
+            .count()
+            .get_result(conn)?,
+        written: history::table
+            .filter(history::actor.ne(super::seed::ACTOR))
+            .count()
+            .get_result(conn)?,
+        keys: api_keys::table.count().get_result(conn)?,
+    })
+}
+
 /// Adds `count` synthetic institutes (slugs start with `synthetic-`), deterministic for a
-/// seed, through the registry's write path (one import).
-pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult<Generated> {
+/// seed, through the registry's write path (one import); `progress` is told each phase and
+/// how many records it has done.
+pub fn generate(
+    conn: &mut DbConnection,
+    count: usize,
+    seed: u64,
+    progress: &dyn Fn(&str, usize),
+) -> QueryResult<Generated> {
     let sectors: Vec<String> = {
         let mut s: Vec<String> = sector_slugs(conn)?.into_iter().collect();
         s.sort();
@@ -155,7 +188,7 @@ pub fn generate(conn: &mut DbConnection, count: usize, seed: u64) -> QueryResult
             ..Options::default()
         },
         ACTOR,
-        &|_, _| {},
+        progress,
     )?;
     if let Some(r) = outcome.rejected.first() {
         return Err(diesel::result::Error::QueryBuilderError(

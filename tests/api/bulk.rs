@@ -74,7 +74,7 @@ async fn export_then_import_into_an_empty_database_gives_identical_files() {
     let csv = send(
         &app_a,
         test::TestRequest::get()
-            .uri("/v1/institutes?country=GB")
+            .uri("/v1/exports/institutes?country=GB")
             .insert_header(("Accept", "text/csv")),
     )
     .await;
@@ -506,4 +506,60 @@ async fn command_line_details() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("RUST_LOG"));
+}
+
+/// `generate` writes only into a database of its own, says so, and shows progress; a dry-run
+/// import creates no database; serve's flags given before another command are refused.
+#[actix_rt::test]
+async fn command_line_guards() {
+    let db = TestDb::new();
+    let (ok, _, err) = cli(&db.url, &["generate", "--institutes", "200"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("generate: adding 200 synthetic institutes"),
+        "{err}"
+    );
+    assert!(err.contains("generate: importing"), "progress: {err}");
+    // A second generation is refused in plain words, before anything is written.
+    let (ok, _, err) = cli(&db.url, &["generate", "--institutes", "200"]);
+    assert!(!ok);
+    assert!(
+        err.contains("already holds 200 synthetic institutes"),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("unique"), "{err}");
+    // A registry in use (it has a key) is not a benchmark's.
+    let used = TestDb::new();
+    let (ok, _, err) = cli(
+        &used.url,
+        &["keys", "create", "--name", "k", "--role", "editor"],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(&used.url, &["generate", "--institutes", "10"]);
+    assert!(!ok);
+    assert!(err.contains("a registry in use"), "{err}");
+    // Export shows progress too.
+    let file = temp("generated.ndjson");
+    let (ok, _, err) = cli(&db.url, &["export", "-o", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.contains("export: exported"), "{err}");
+    // A dry run against a SQLite file that does not exist leaves it so.
+    let missing = temp("never.db");
+    let (ok, out, err) = cli(
+        missing.to_str().unwrap(),
+        &["import", "--dry-run", file.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("dry run, nothing written"), "{out}");
+    assert!(
+        !missing.exists(),
+        "the dry run created {}",
+        missing.display()
+    );
+    // Serve's flags before another command would be ignored: refused instead.
+    let (ok, _, err) = cli(&db.url, &["--pool-size", "3", "keys", "list"]);
+    assert!(!ok);
+    assert!(err.contains("--pool-size given before `keys`"), "{err}");
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(format!("{}.sequence", file.display()));
 }

@@ -406,8 +406,8 @@ async fn exports_and_lists_state_the_sequence_they_reflect() {
         .unwrap();
     for uri in [
         "/v1/institutes",
-        "/v1/institutes?format=ndjson",
-        "/v1/institutes?format=csv",
+        "/v1/exports/institutes?format=ndjson",
+        "/v1/exports/institutes?format=csv",
     ] {
         let r = get(&app, uri).await;
         assert_eq!(
@@ -425,7 +425,7 @@ async fn exports_and_lists_state_the_sequence_they_reflect() {
     )
     .await;
     assert_eq!(r.header("registry-sequence"), Some((head + 1).to_string()));
-    let r = get(&app, "/v1/institutes?format=ndjson").await;
+    let r = get(&app, "/v1/exports/institutes?format=ndjson").await;
     assert_eq!(r.header("registry-sequence"), Some((head + 1).to_string()));
 }
 
@@ -435,11 +435,12 @@ async fn exports_and_lists_state_the_sequence_they_reflect() {
 async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
     let (db, pool, app) = app().await;
     // A registry of some size, made before the mirror starts.
-    institute_registry::store::generate::generate(&mut pool.get().unwrap(), 21_000, 3).unwrap();
+    institute_registry::store::generate::generate(&mut pool.get().unwrap(), 21_000, 3, &|_, _| {})
+        .unwrap();
     settle(&app).await;
 
     // The mirror: an export, then the changes after the sequence it states.
-    let export = get(&app, "/v1/institutes?format=ndjson&status=all").await;
+    let export = get(&app, "/v1/exports/institutes?format=ndjson&status=all").await;
     assert_eq!(export.status, 200);
     let mut after: i64 = export.header("registry-sequence").unwrap().parse().unwrap();
     let mut mirror: HashMap<String, Value> = String::from_utf8(export.body)
@@ -614,7 +615,7 @@ async fn a_mirror_from_an_export_and_the_changes_equals_the_registry() {
     );
 
     // The copy equals the registry, record by record.
-    let now = get(&app, "/v1/institutes?format=ndjson&status=all").await;
+    let now = get(&app, "/v1/exports/institutes?format=ndjson&status=all").await;
     let registry: HashMap<String, Value> = String::from_utf8(now.body)
         .unwrap()
         .lines()

@@ -26,13 +26,20 @@ struct Server {
 
 impl Server {
     fn start(url: &str) -> Server {
+        Server::start_with(url, &["serve"])
+    }
+
+    /// A server started with `args` between the database and `--bind`.
+    fn start_with(url: &str, args: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = Command::new(BIN)
-            .args(["--database-url", url, "serve", "--bind"])
+            .args(["--database-url", url])
+            .args(args)
+            .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
             .env("RATE_LIMIT", "0")
@@ -491,4 +498,32 @@ fn sigterm_finishes_in_flight_requests_and_refuses_new_ones() {
     let (status, v) = server.json("/v1/institutes/in-flight");
     assert_eq!(status, 200);
     assert_eq!(v["name"], "In flight");
+}
+
+/// `serve` is the default command, so its flags work without it; `--no-seed` leaves the seed's
+/// institutes and programmes out but loads the reference data, so that writes work at once.
+#[test]
+fn serve_flags_without_serve_and_no_seed_keeps_the_reference_data() {
+    let db = TestDb::new();
+    let server = Server::start_with(&db.url, &["--no-seed", "--rate-limit", "0"]);
+    let (status, list) = server.json("/v1/institutes");
+    assert_eq!((status, list["total"].as_i64()), (200, Some(0)), "{list}");
+    let (status, programs) = server.json("/v1/programs");
+    assert_eq!(
+        (status, programs["total"].as_i64()),
+        (200, Some(0)),
+        "{programs}"
+    );
+    let (status, rates) = server.json("/v1/exchange-rates?currency=EUR");
+    assert_eq!(status, 200);
+    assert!(rates["total"].as_i64().unwrap() > 0, "{rates}");
+    let pool = db.pool(1);
+    let key = key(&pool, "no-seed-editor", "editor");
+    let body = serde_json::json!({
+        "name": "First Institute", "kind": "non_profit", "country": "CA", "sectors": ["healthcare"]
+    });
+    let (status, _, answer) = server
+        .call("POST", "/v1/institutes", Some(&key), None, Some(&body))
+        .unwrap();
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
 }

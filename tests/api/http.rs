@@ -80,7 +80,8 @@ async fn head_answers_as_get_without_a_body() {
     // An export's HEAD says what it would send, and sends nothing.
     let head = raw(
         addr,
-        "HEAD /v1/institutes?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into(),
+        "HEAD /v1/exports/institutes?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            .into(),
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -297,11 +298,11 @@ async fn answers_are_compressed_as_the_client_asks() {
     assert!(r.header("content-encoding").is_none());
 
     // Exports are compressed as they stream.
-    let csv = get(&app, "/v1/institutes?format=csv").await;
+    let csv = get(&app, "/v1/exports/institutes?format=csv").await;
     let r = send(
         &app,
         test::TestRequest::get()
-            .uri("/v1/institutes?format=csv")
+            .uri("/v1/exports/institutes?format=csv")
             .insert_header(("Accept-Encoding", "gzip")),
     )
     .await;

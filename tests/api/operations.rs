@@ -873,14 +873,18 @@ async fn exports_are_bounded_in_all_and_per_client_and_a_stalled_one_lets_go() {
     .await;
     let export = |ip: &str, format: &str| {
         from(ip)
-            .uri(&format!("/v1/institutes?format={format}"))
+            .uri(&format!("/v1/exports/institutes?format={format}"))
             .to_request()
     };
     // An export nobody reads holds its place.
     let held = test::call_service(&app, export("10.0.1.1", "ndjson")).await;
     assert_eq!(held.status(), 200);
     // The same client may not start another: 429.
-    let r = send(&app, from("10.0.1.1").uri("/v1/institutes?format=csv")).await;
+    let r = send(
+        &app,
+        from("10.0.1.1").uri("/v1/exports/institutes?format=csv"),
+    )
+    .await;
     let p = r.problem(429);
     assert!(p["detail"].as_str().unwrap().contains("exports"), "{p}");
     assert_eq!(r.header("retry-after").as_deref(), Some("5"));
@@ -894,7 +898,11 @@ async fn exports_are_bounded_in_all_and_per_client_and_a_stalled_one_lets_go() {
     // Another client's export fills the server: a third client is told to come back (503).
     let stalled = test::call_service(&app, export("10.0.1.2", "csv")).await;
     assert_eq!(stalled.status(), 200);
-    let r = send(&app, from("10.0.1.3").uri("/v1/institutes?format=ndjson")).await;
+    let r = send(
+        &app,
+        from("10.0.1.3").uri("/v1/exports/institutes?format=ndjson"),
+    )
+    .await;
     let p = r.problem(503);
     assert!(p["detail"].as_str().unwrap().contains("exports"), "{p}");
     let metrics = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
@@ -906,13 +914,21 @@ async fn exports_are_bounded_in_all_and_per_client_and_a_stalled_one_lets_go() {
         .as_u64()
         .unwrap();
     assert_eq!(body.iter().filter(|b| **b == b'\n').count() as u64, total);
-    let mut r = send(&app, from("10.0.1.3").uri("/v1/institutes?format=ndjson")).await;
+    let mut r = send(
+        &app,
+        from("10.0.1.3").uri("/v1/exports/institutes?format=ndjson"),
+    )
+    .await;
     for _ in 0..50 {
         if r.status == 200 {
             break;
         }
         actix_rt::time::sleep(Duration::from_millis(20)).await;
-        r = send(&app, from("10.0.1.3").uri("/v1/institutes?format=ndjson")).await;
+        r = send(
+            &app,
+            from("10.0.1.3").uri("/v1/exports/institutes?format=ndjson"),
+        )
+        .await;
     }
     assert_eq!(r.status, 200);
 
@@ -922,9 +938,12 @@ async fn exports_are_bounded_in_all_and_per_client_and_a_stalled_one_lets_go() {
     let metrics = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
     assert!(metrics.contains("\nexports_streaming 0\n"), "{metrics}");
     assert_eq!(
-        send(&app, from("10.0.1.2").uri("/v1/institutes?format=csv"))
-            .await
-            .status,
+        send(
+            &app,
+            from("10.0.1.2").uri("/v1/exports/institutes?format=csv")
+        )
+        .await
+        .status,
         200
     );
     assert!(actix_web::body::to_bytes(stalled.into_body())

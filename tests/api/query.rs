@@ -244,7 +244,8 @@ async fn query_errors_name_their_parameter() {
 #[actix_rt::test]
 async fn large_registry_pages_walk_the_sort_index_correctly() {
     let (_db, pool, app) = app().await;
-    institute_registry::store::generate::generate(&mut pool.get().unwrap(), 3000, 7).unwrap();
+    institute_registry::store::generate::generate(&mut pool.get().unwrap(), 3000, 7, &|_, _| {})
+        .unwrap();
     settle(&app).await;
     let sectors = "&sector=healthcare,environment,robotics,language,education-talent,finance,machine-learning";
     for filter in [
@@ -299,7 +300,7 @@ async fn large_registry_pages_walk_the_sort_index_correctly() {
         }
     }
     // The CSV export walks the same way.
-    let r = get(&app, &format!("/v1/institutes?format=csv{sectors}")).await;
+    let r = get(&app, &format!("/v1/exports/institutes?format=csv{sectors}")).await;
     let count = get_ok(&app, &format!("/v1/institutes?limit=1{sectors}")).await["total"]
         .as_u64()
         .unwrap() as usize;
@@ -377,4 +378,33 @@ async fn remembered_totals_and_aggregates_follow_every_write() {
     let stats_moved = get_ok(&app, "/v1/stats?group_by=country&country=NZ").await;
     assert_eq!(stats_moved["count"], stats["count"]);
     assert_eq!(nz(&get_ok(&app, "/v1/countries").await), nz(&countries));
+}
+
+/// `sort=country` and `sort=kind` order by the ISO code and by the kind's word, then by id,
+/// and page with cursors like every other sort.
+#[actix_rt::test]
+async fn sorts_by_country_and_kind() {
+    let (_db, _pool, app) = app().await;
+    for (sort, field) in [
+        ("country", "country"),
+        ("-country", "country"),
+        ("kind", "kind"),
+        ("-kind,name", "kind"),
+    ] {
+        let items = walk(&app, &format!("/v1/institutes?sort={sort}"), 7).await;
+        let total = get_ok(&app, "/v1/institutes?limit=1").await["total"]
+            .as_u64()
+            .unwrap() as usize;
+        assert_eq!(items.len(), total, "{sort}");
+        let values: Vec<&str> = items.iter().map(|i| i[field].as_str().unwrap()).collect();
+        let descending = sort.starts_with('-');
+        assert!(
+            values.windows(2).all(|w| if descending {
+                w[0] >= w[1]
+            } else {
+                w[0] <= w[1]
+            }),
+            "{sort}: {values:?}"
+        );
+    }
 }

@@ -270,7 +270,8 @@ async fn lists_and_stats_agree_with_sql_before_and_after_writes() {
     let (test_db, pool) = seeded();
     let backend = test_db.backend();
     let mut conn = pool.get().unwrap();
-    institute_registry::store::generate::generate(&mut conn, GENERATED, 11).expect("generate");
+    institute_registry::store::generate::generate(&mut conn, GENERATED, 11, &|_, _| {})
+        .expect("generate");
     let state = AppState::new(pool.clone(), &test_db.url).expect("the app state");
     let app = test::init_service(build_app(state)).await;
     let key = key(&pool, "property", "editor");

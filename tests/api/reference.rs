@@ -142,3 +142,67 @@ async fn a_country_without_budgets_says_null_not_zero() {
         }
     }
 }
+
+/// Countries, programmes and exchange rates page like the other lists: `limit`, `cursor`,
+/// `next_cursor`, `total`, `Link: rel="next"`; every page walked gives the whole list once.
+#[actix_rt::test]
+async fn reference_lists_page_with_cursors() {
+    let (_db, _pool, app) = app().await;
+    for (base, join) in [
+        ("/v1/exchange-rates", "?"),
+        ("/v1/exchange-rates?currency=EUR,GBP,JPY", "&"),
+        ("/v1/programs", "?"),
+        ("/v1/programs?currency=EUR", "&"),
+        ("/v1/countries", "?"),
+    ] {
+        let whole = get_ok(&app, base).await;
+        let total = whole["total"].as_u64().unwrap() as usize;
+        let all = whole["items"].as_array().unwrap().clone();
+        assert_eq!(
+            all.len(),
+            total,
+            "{base}: without limit, one page holds all"
+        );
+        assert!(whole["next_cursor"].is_null(), "{base}");
+        assert!(total >= 3, "{base}: {total}");
+        let mut walked: Vec<serde_json::Value> = Vec::new();
+        let mut uri = format!("{base}{join}limit=2");
+        loop {
+            let r = get(&app, &uri).await;
+            assert_eq!(r.status, 200, "{uri}");
+            let page = r.json();
+            assert_eq!(page["total"].as_u64().unwrap() as usize, total, "{uri}");
+            walked.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => {
+                    let link = r.header("link").expect("a Link header");
+                    assert!(link.contains("rel=\"next\""), "{link}");
+                    uri = format!("{base}{join}limit=2&cursor={cursor}");
+                }
+                None => break,
+            }
+        }
+        assert_eq!(
+            walked, all,
+            "{base}: pages of 2 give the list in order, once"
+        );
+    }
+    // Programmes: most recently announced first.
+    let programs = get_ok(&app, "/v1/programs").await;
+    let years: Vec<i64> = programs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["announced"].as_i64().unwrap())
+        .collect();
+    assert!(years.windows(2).all(|w| w[0] >= w[1]), "{years:?}");
+    for (uri, field) in [
+        ("/v1/countries?limit=0", "limit"),
+        ("/v1/exchange-rates?limit=1001", "limit"),
+        ("/v1/programs?cursor=nonsense", "cursor"),
+        ("/v1/programs?page=2", "page"),
+    ] {
+        let p = get(&app, uri).await.problem(400);
+        assert_eq!(p["errors"][0]["field"], field, "{uri}: {p}");
+    }
+}

@@ -124,7 +124,10 @@ async fn csv_export_holds_every_match_and_parses_back() {
     let (_db, _pool, app) = app().await;
     let r = send(
         &app,
-        accept("/v1/institutes?status=all&sort=-founded", "text/csv"),
+        accept(
+            "/v1/exports/institutes?status=all&sort=-founded",
+            "text/csv",
+        ),
     )
     .await;
     assert_eq!(r.status, 200);
@@ -134,7 +137,7 @@ async fn csv_export_holds_every_match_and_parses_back() {
     let with_bom = send(
         &app,
         accept(
-            "/v1/institutes?status=all&sort=-founded&bom=true",
+            "/v1/exports/institutes?status=all&sort=-founded&bom=true",
             "text/csv",
         ),
     )
@@ -145,9 +148,11 @@ async fn csv_export_holds_every_match_and_parses_back() {
         "a UTF-8 byte-order mark"
     );
     assert_eq!(with_bom.body[3..], r.body[..]);
-    let p = get(&app, "/v1/institutes?bom=true").await.problem(400);
+    let p = get(&app, "/v1/exports/institutes?format=ndjson&bom=true")
+        .await
+        .problem(400);
     assert_eq!(p["errors"][0]["field"], "bom");
-    let p = get(&app, "/v1/institutes?format=csv&bom=yes")
+    let p = get(&app, "/v1/exports/institutes?format=csv&bom=yes")
         .await
         .problem(400);
     assert_eq!(p["errors"][0]["field"], "bom");
@@ -183,12 +188,12 @@ async fn csv_export_holds_every_match_and_parses_back() {
     let r = send(
         &app,
         accept(
-            "/v1/institutes?format=csv&country=GB&currency=EUR",
+            "/v1/exports/institutes?format=csv&country=GB&currency=EUR",
             "application/json",
         ),
     )
     .await;
-    let text = String::from_utf8(r.body[3..].to_vec()).unwrap();
+    let text = String::from_utf8(r.body.clone()).unwrap();
     assert!(text.lines().next().unwrap().ends_with(",budget_amount_eur"));
     assert_eq!(
         r.header("content-disposition").unwrap(),
@@ -202,7 +207,7 @@ async fn ndjson_export_streams_full_records_under_the_filters() {
     let r = send(
         &app,
         accept(
-            "/v1/institutes?region=Asia&currency=JPY",
+            "/v1/exports/institutes?region=Asia&currency=JPY",
             "application/x-ndjson",
         ),
     )
@@ -221,9 +226,41 @@ async fn ndjson_export_streams_full_records_under_the_filters() {
             assert_eq!(l["latest_budget"]["converted"]["currency"], "JPY");
         }
     }
-    let r = get(&app, "/v1/institutes?format=xml").await;
+    let r = get(&app, "/v1/exports/institutes?format=xml").await;
     assert_eq!(r.fields(), vec!["format"]);
-    let r = get(&app, "/v1/institutes?format=ndjson&cursor=abc").await;
+    let r = get(&app, "/v1/exports/institutes?format=json").await;
+    assert!(r.problem(400)["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("GET /v1/institutes"));
+    // The list answers JSON pages only, and says where exports are.
+    for uri in ["/v1/institutes?format=csv", "/v1/institutes?bom=true"] {
+        let p = get(&app, uri).await.problem(400);
+        assert!(
+            p["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("/v1/exports/institutes"),
+            "{uri}: {p}"
+        );
+    }
+    let p = send(&app, accept("/v1/institutes", "text/csv"))
+        .await
+        .problem(406);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/exports/institutes"),
+        "{p}"
+    );
+    // An export with no format and no Accept is CSV; Accept: application/json is refused.
+    let r = get(&app, "/v1/exports/institutes?country=CA").await;
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    send(&app, accept("/v1/exports/institutes", "application/json"))
+        .await
+        .problem(406);
+    let r = get(&app, "/v1/exports/institutes?format=ndjson&cursor=abc").await;
     assert!(r.fields().contains(&"cursor".to_string()));
     let r = send(&app, accept("/v1/institutes", "text/html")).await;
     r.problem(406);
