@@ -3,13 +3,13 @@
 // the build. Environment: REGISTRY_URL (default http://127.0.0.1:8080), REGISTRY_KEY (an editor
 // key, for the writes).
 import createClient from "openapi-fetch";
-import type { components, paths } from "./schema.js";
+import type { components, paths } from "./registry.js";
 
 type Institute = components["schemas"]["Institute"];
 
 const base = process.env.REGISTRY_URL ?? "http://127.0.0.1:8080";
 const key = process.env.REGISTRY_KEY;
-const client = createClient<paths, "application/json">({ baseUrl: base });
+const client = createClient<paths>({ baseUrl: base });
 
 function check(condition: unknown, what: string): asserts condition {
   if (!condition) {
@@ -41,6 +41,25 @@ check(
   seen.every((i) => i.country === "CA" || i.country === "GB"),
   "every institute is Canadian or British",
 );
+
+// 1b. A problem, through the typed error: the parameter it names, and a suggestion.
+const wrong = await client.GET("/v1/institutes", { params: { query: { country: "UK" } } });
+check(wrong.data === undefined && wrong.response.status === 400, "country=UK is a 400");
+const problem = wrong.error;
+check(
+  problem?.errors?.[0]?.field === "country" && problem.detail.length > 0 && problem.status === 400,
+  `the problem names the field: ${problem?.errors?.[0]?.message}`,
+);
+check(problem.errors?.[0]?.message.includes("GB") === true, "and suggests GB");
+
+// 1c. Every match as CSV, from the export operation.
+const csv = await client.GET("/v1/exports/institutes", {
+  params: { query: { country: "CA,GB", sort: "-founded,name" } },
+  parseAs: "text",
+});
+const rows = (csv.data ?? "").trimEnd().split("\r\n");
+check(rows[0]?.startsWith("id,slug,name,") === true, "the export starts with the CSV header");
+check(rows.length === total + 1, `the export holds the ${total} institutes of the list`);
 
 // 2. One institute by slug, with its money in EUR.
 const mila = await client.GET("/v1/institutes/{ref}", {
