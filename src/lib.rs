@@ -165,6 +165,12 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
                 .map_err(|e| format!("seed failed: {e}"))?;
             log::info!("new database: reference data loaded, no institutes (--no-seed): {report}");
         }
+        // A registry upgraded from a version without country indicators gets the seed's.
+        let added = store::seed::seed_indicators_if_empty(&mut conn, &data)
+            .map_err(|e| format!("seed failed: {e}"))?;
+        if added > 0 {
+            log::info!("country indicators loaded: {added} country-years");
+        }
     }
     let cors = api::http::CorsPolicy::parse(&args.cors_origins)?;
     let state = api::AppState::new(pool, &database.database_url)?

@@ -7,7 +7,7 @@ use super::preconditions::{if_match, with_etag, SEQUENCE};
 use super::{db, write, AppState};
 use crate::error::ApiError;
 use crate::model::access::Role;
-use crate::model::reference::{ExchangeRate, Program, Sector};
+use crate::model::reference::{CountryIndicator, ExchangeRate, Program, Sector};
 use crate::store::reference;
 use crate::store::write::{catalog as store, WriteError};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
@@ -83,6 +83,35 @@ pub struct SectorWrite {
 }
 
 /// A yearly exchange rate as written.
+/// A country's indicators of one year, as written: each value optional (null or absent where
+/// the source publishes none), at least one given, and the source.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct IndicatorWrite {
+    /// Midyear population (a positive whole number).
+    #[schema(example = 51_751_065_i64, minimum = 1, maximum = 100_000_000_000_i64)]
+    population: Option<i64>,
+    /// GDP in current US dollars (positive).
+    #[schema(
+        example = 1_875_388_000_000.0,
+        exclusive_minimum = 0,
+        exclusive_maximum = 10_000_000_000_000_000_f64
+    )]
+    gdp_current_usd: Option<f64>,
+    /// PPP conversion factor for GDP: units of the country's currency per international
+    /// dollar (positive).
+    #[schema(
+        example = 820.67,
+        exclusive_minimum = 0,
+        exclusive_maximum = 1_000_000_000_f64
+    )]
+    ppp_lcu_per_intl_dollar: Option<f64>,
+    /// Where the values come from (required): a citation or an http(s) URL.
+    #[schema(example = "World Bank WDI, 2025 release", max_length = 2000)]
+    source: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
@@ -495,14 +524,10 @@ fn rate_key(
             format!("'{}' is not an ISO 4217 code", currency.escape_debug()),
         ));
     }
-    let max = crate::model::input::current_year() + 1;
-    let year = match year.parse::<i32>() {
-        Ok(y) if (1900..=max).contains(&y) => Some(y),
-        _ => {
-            errors.push(crate::error::FieldError::new(
-                "year",
-                format!("must be a year from 1900 to {max}"),
-            ));
+    let year = match super::reference::indicator_year(year) {
+        Ok(y) => Some(y),
+        Err(e) => {
+            errors.extend(e.to_problem().errors);
             None
         }
     };
@@ -510,6 +535,17 @@ fn rate_key(
         Some(y) if errors.is_empty() => Ok((currency.to_string(), y)),
         _ => Err(ApiError::fields(errors)),
     }
+}
+
+/// The answer to a PUT: 201 when it created the record, else 200, with the change it made.
+fn put_answer(created: bool, sequence: i64) -> actix_web::HttpResponseBuilder {
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    response.insert_header((SEQUENCE, sequence.to_string()));
+    response
 }
 
 /// Set an exchange rate
@@ -556,13 +592,7 @@ pub async fn put_exchange_rate(
     })
     .await?;
     let (rate, created) = written.value;
-    let mut response = if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    };
-    response.insert_header((SEQUENCE, written.sequence.to_string()));
-    Ok(response.json(rate))
+    Ok(put_answer(created, written.sequence).json(rate))
 }
 
 /// Delete an exchange rate
@@ -600,6 +630,103 @@ pub async fn delete_exchange_rate(
         let (c, y) = rate_key(conn, &currency, &year)?;
         store::delete_rate(conn, &c, y, &actor.name)
             .map_err(missing("exchange rate", format!("{c}/{y}")))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((SEQUENCE, written.sequence.to_string()))
+        .finish())
+}
+
+/// Set a country's indicators of one year
+///
+/// Creates or replaces the population, GDP (current US$) and PPP conversion factor of one
+/// country and year, with their source (201 when the year was new, 200 when replaced). Each
+/// value may be null (none published); at least one must be given. Needs an admin key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "putCountryIndicator",
+    params(
+        ("code" = String, Path, description = "ISO 3166-1 alpha-2 code, upper-case, or `EU`.", example = "KR", pattern = "^[A-Z]{2}$"),
+        ("year" = i32, Path, description = "The year.", example = 2024)
+    ),
+    request_body(content = IndicatorWrite, content_type = "application/json",
+        example = json!({"population": 51751065, "gdp_current_usd": 1875388000000.0, "ppp_lcu_per_intl_dollar": null, "source": "World Bank WDI, 2025 release"})),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Replaced.", body = CountryIndicator),
+        (status = 201, description = "Created.", body = CountryIndicator),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 413, response = super::problems::PayloadTooLarge),
+        (status = 415, response = super::problems::UnsupportedMediaType),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[put("/v1/countries/{code}/indicators/{year}")]
+pub async fn put_country_indicator(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Admin).await?;
+    let value = json_body(&req, &body, JSON)?;
+    let (code, year) = path.into_inner();
+    let written = write(&state, move |conn| {
+        let code = super::reference::known_country(conn, &code)?;
+        let year = super::reference::indicator_year(&year)?;
+        Ok(store::put_indicator(
+            conn,
+            &code,
+            year,
+            &value,
+            &actor.name,
+        )?)
+    })
+    .await?;
+    let (indicator, created) = written.value;
+    Ok(put_answer(created, written.sequence).json(indicator))
+}
+
+/// Delete a country's indicators of one year
+///
+/// Removes one country's indicators of one year. Needs an admin key.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "deleteCountryIndicator",
+    params(
+        ("code" = String, Path, description = "ISO 3166-1 alpha-2 code, upper-case, or `EU`.", example = "KR", pattern = "^[A-Z]{2}$"),
+        ("year" = i32, Path, description = "The year.", example = 2024)
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 401, response = super::problems::Unauthorized),
+        (status = 403, response = super::problems::Forbidden),
+        (status = 404, response = super::problems::NotFound),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[delete("/v1/countries/{code}/indicators/{year}")]
+pub async fn delete_country_indicator(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(&req)?;
+    let actor = authorize(&req, &state, Role::Admin).await?;
+    let (code, year) = path.into_inner();
+    let written = write(&state, move |conn| {
+        let code = super::reference::known_country(conn, &code)?;
+        let year = super::reference::indicator_year(&year)?;
+        store::delete_indicator(conn, &code, year, &actor.name)
+            .map_err(missing("country indicator", format!("{code}/{year}")))
     })
     .await?;
     Ok(HttpResponse::NoContent()

@@ -6,7 +6,7 @@ use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::changes::{ChangeOp, Resource};
 use crate::model::institute::Institute;
-use crate::model::reference::{ExchangeRate, Program, Sector};
+use crate::model::reference::{CountryIndicator, ExchangeRate, Program, Sector};
 use crate::store::{changes as store, write::sequence_head};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -21,6 +21,7 @@ pub enum ChangedRecord {
     Program(Box<Program>),
     Sector(Sector),
     ExchangeRate(ExchangeRate),
+    CountryIndicator(CountryIndicator),
 }
 
 /// One change of the registry's sequence, with what a copy needs to apply it.
@@ -31,7 +32,7 @@ pub struct Change {
     pub seq: i64,
     pub resource: Resource,
     /// The record's id: an institute's or programme's id, a sector's slug, `CUR/YEAR` for an
-    /// exchange rate.
+    /// exchange rate, `CC/YEAR` for a country's indicators.
     #[schema(example = "ins_3f0dy3k1zw9q8v2m")]
     pub id: String,
     /// The record's slug (institutes, programmes, sectors) as of this change.
@@ -140,6 +141,11 @@ pub async fn list_changes(
                         .get(&r.resource_id)
                         .cloned()
                         .map(ChangedRecord::ExchangeRate),
+                    Resource::CountryIndicator => records
+                        .indicators
+                        .get(&r.resource_id)
+                        .cloned()
+                        .map(ChangedRecord::CountryIndicator),
                 };
                 Change {
                     seq: r.seq,

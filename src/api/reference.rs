@@ -6,7 +6,10 @@ use super::params::{parse_query, Checker};
 use super::preconditions::SEQUENCE;
 use super::{db, AppState};
 use crate::error::ApiError;
-use crate::model::reference::{CountryDetail, CountrySummary, ExchangeRate, Program, Sector};
+use crate::model::reference::{
+    CountryDetail, CountryIndicator, CountrySummary, ExchangeRate, LatestIndicators, Program,
+    Sector,
+};
 use crate::read::aggregates;
 use crate::store::reference as store;
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -56,6 +59,19 @@ pub struct ExchangeRateList {
     pub next_cursor: Option<String>,
     /// How many rates match, over all pages.
     #[schema(example = 177)]
+    pub total: usize,
+}
+
+/// A country's indicators, a page of years at a time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndicatorList {
+    /// The years, oldest first.
+    pub items: Vec<CountryIndicator>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    #[schema(example = json!(null))]
+    pub next_cursor: Option<String>,
+    /// How many years the country has indicators for, over all pages.
+    #[schema(example = 16)]
     pub total: usize,
 }
 
@@ -258,17 +274,16 @@ pub async fn get_country(
         let summary = aggregates::country_summary(&read, &code).ok_or(not_found)?;
         (summary, read.reference.rates.clone())
     };
-    let program_list = db(&state, move |conn| {
-        Ok(store::programs_of(
-            conn,
-            std::slice::from_ref(&code),
-            &rates,
-        )?)
+    let (program_list, indicators) = db(&state, move |conn| {
+        let programs = store::programs_of(conn, std::slice::from_ref(&code), &rates)?;
+        let indicators = LatestIndicators::of(&code, &store::indicators_of(conn, &code)?);
+        Ok((programs, indicators))
     })
     .await?;
     let mut detail = CountryDetail {
         institutes_url: format!("/v1/institutes?country={}", summary.code),
         summary,
+        indicators,
         program_list,
     };
     if let Some(c) = &currency {
@@ -446,4 +461,128 @@ pub async fn list_exchange_rates(
             total,
         },
     ))
+}
+
+/// A country code from a path: one of the registry's countries (or `EU`), else 404.
+pub(crate) fn known_country(
+    conn: &mut crate::db::DbConnection,
+    code: &str,
+) -> Result<String, ApiError> {
+    if code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && store::country_codes(conn)?.contains(code)
+    {
+        return Ok(code.to_string());
+    }
+    Err(ApiError::NotFound(format!(
+        "no country has the code '{}'; codes are upper-case ISO 3166-1 alpha-2, such as KR, or EU",
+        code.escape_debug()
+    )))
+}
+
+/// List a country's indicators
+///
+/// Population (midyear), GDP in current US dollars and the PPP conversion factor of a
+/// country, year by year (oldest first), each null where the source publishes no value, with
+/// the source of each year. The seed holds the World Bank's World Development Indicators for
+/// 2010-2025 (CC BY 4.0); an admin may set and remove years.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "listCountryIndicators",
+    params(("code" = String, Path, description = "ISO 3166-1 alpha-2 code, upper-case, or `EU`.", example = "KR", pattern = "^[A-Z]{2}$"), ReferencePaging),
+    responses(
+        (status = 200, description = "The country's indicators by year.", body = IndicatorList,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page follows."))),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 404, response = super::problems::NotFound),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/countries/{code}/indicators")]
+pub async fn list_country_indicators(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let Paging {
+        cursor,
+        limit,
+        check,
+        ..
+    } = reference_paging(&req, &[])?;
+    check.finish()?;
+    let code = path.into_inner();
+    let (items, next_cursor, total) = db(&state, move |conn| {
+        let code = known_country(conn, &code)?;
+        page_in_memory(
+            store::indicators_of(conn, &code)?,
+            |r| (format!("{:05}", r.year), String::new()),
+            cursor.as_deref(),
+            limit,
+        )
+    })
+    .await?;
+    Ok(paged(
+        &req,
+        None,
+        next_cursor.clone(),
+        IndicatorList {
+            items,
+            next_cursor,
+            total,
+        },
+    ))
+}
+
+/// Get a country's indicators of one year
+///
+/// Population, GDP in current US dollars and the PPP conversion factor of one country and
+/// year, with their source; 404 when the registry holds none for that year.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "getCountryIndicator",
+    params(
+        ("code" = String, Path, description = "ISO 3166-1 alpha-2 code, upper-case, or `EU`.", example = "KR", pattern = "^[A-Z]{2}$"),
+        ("year" = i32, Path, description = "The year.", example = 2024)
+    ),
+    responses(
+        (status = 200, description = "The indicators of that year.", body = CountryIndicator),
+        (status = 400, response = super::problems::BadRequest),
+        (status = 404, response = super::problems::NotFound),
+        (status = 500, response = super::problems::InternalError),
+        (status = 503, response = super::problems::Unavailable)
+    )
+)]
+#[get("/v1/countries/{code}/indicators/{year}")]
+pub async fn get_country_indicator(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<CountryIndicator>, ApiError> {
+    no_query(&req)?;
+    let (code, year) = path.into_inner();
+    let indicator = db(&state, move |conn| {
+        let code = known_country(conn, &code)?;
+        let year = indicator_year(&year)?;
+        store::get_indicator(conn, &code, year)?.ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no indicators of {code} for {year}; /v1/countries/{code}/indicators lists its years"
+            ))
+        })
+    })
+    .await?;
+    Ok(web::Json(indicator))
+}
+
+/// The year of a path (an indicator's, a rate's): a whole number from 1900 to next year.
+pub(crate) fn indicator_year(year: &str) -> Result<i32, ApiError> {
+    let max = crate::model::input::current_year() + 1;
+    match year.parse::<i32>() {
+        Ok(y) if (1900..=max).contains(&y) => Ok(y),
+        _ => Err(ApiError::field(
+            "year",
+            format!("must be a year from 1900 to {max}"),
+        )),
+    }
 }

@@ -116,6 +116,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    country_indicators (country, year) {
+        country -> Text,
+        year -> Integer,
+        population -> Nullable<BigInt>,
+        gdp_current_usd -> Nullable<Double>,
+        ppp_lcu_per_intl_dollar -> Nullable<Double>,
+        source -> Text,
+    }
+}
+
+diesel::table! {
     exchange_rates (currency, year) {
         currency -> Text,
         year -> Integer,
@@ -202,6 +213,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     headcounts,
     programs,
     exchange_rates,
+    country_indicators,
     registry_meta,
     api_keys,
     history,

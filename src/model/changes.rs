@@ -13,6 +13,8 @@ vocabulary! {
         Sector => "sector",
         /// A yearly exchange rate (its id is `CUR/YEAR`).
         ExchangeRate => "exchange_rate",
+        /// A country's indicators of one year (its id is `CC/YEAR`).
+        CountryIndicator => "country_indicator",
     }
 }
 

@@ -33,6 +33,8 @@ vocabulary! {
         Sector => "sector",
         /// A yearly exchange rate.
         ExchangeRate => "exchange_rate",
+        /// A country's indicators of one year (population, GDP, PPP factor).
+        CountryIndicator => "country_indicator",
     }
 }
 

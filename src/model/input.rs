@@ -934,3 +934,91 @@ impl RateInput {
         r.finish(input)
     }
 }
+
+/// A country's indicators of one year, as an admin writes them: each value optional (null or
+/// absent where the source publishes none), at least one given, and the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorInput {
+    pub population: Option<i64>,
+    pub gdp_current_usd: Option<f64>,
+    pub ppp_lcu_per_intl_dollar: Option<f64>,
+    pub source: String,
+}
+
+impl IndicatorInput {
+    pub fn read(value: &Value) -> Result<IndicatorInput, Vec<FieldError>> {
+        let mut r = Reader::new();
+        let Some(obj) = r.object(
+            value,
+            "",
+            &[
+                "population",
+                "gdp_current_usd",
+                "ppp_lcu_per_intl_dollar",
+                "source",
+            ],
+        ) else {
+            return Err(r.errors);
+        };
+        fn number(
+            r: &mut Reader,
+            obj: &Map<String, Value>,
+            key: &str,
+            max: f64,
+            what: &str,
+        ) -> Option<f64> {
+            match obj.get(key) {
+                None | Some(Value::Null) => None,
+                Some(v) => match v.as_f64() {
+                    Some(n) if n.is_finite() && n > 0.0 && n < max => Some(n),
+                    _ => {
+                        r.fail(format!("/{key}"), format!("{what}, or null"));
+                        None
+                    }
+                },
+            }
+        }
+        let population = number(
+            &mut r,
+            obj,
+            "population",
+            1e11,
+            "a positive whole number of people",
+        );
+        let population = match population {
+            Some(p) if p.fract() != 0.0 => {
+                r.fail("/population", "a positive whole number of people, or null");
+                None
+            }
+            p => p.map(|p| p as i64),
+        };
+        let gdp = number(
+            &mut r,
+            obj,
+            "gdp_current_usd",
+            1e16,
+            "a positive amount of US dollars",
+        );
+        let ppp = number(
+            &mut r,
+            obj,
+            "ppp_lcu_per_intl_dollar",
+            1e9,
+            "a positive number of currency units per international dollar",
+        );
+        if population.is_none() && gdp.is_none() && ppp.is_none() && r.errors.is_empty() {
+            r.fail(
+                "",
+                "give at least one of population, gdp_current_usd, ppp_lcu_per_intl_dollar",
+            );
+        }
+        let source = r.source(obj, "", "source");
+        let input = source.map(|source| IndicatorInput {
+            population,
+            gdp_current_usd: gdp,
+            ppp_lcu_per_intl_dollar: ppp,
+            source,
+        });
+        r.finish(input)
+    }
+}

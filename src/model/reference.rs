@@ -86,11 +86,88 @@ impl CountryDetail {
     }
 }
 
+/// A country's indicators of one year, as the source publishes them: each value null where
+/// it publishes none.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CountryIndicator {
+    /// ISO 3166-1 alpha-2 code, or `EU` (the European Union as a whole).
+    #[schema(example = "KR")]
+    pub country: String,
+    /// The year the values are of.
+    #[schema(example = 2024)]
+    pub year: i32,
+    /// Midyear population.
+    #[schema(example = 51_751_065_i64)]
+    pub population: Option<i64>,
+    /// Gross domestic product in current US dollars.
+    #[schema(example = 1_875_388_000_000.0)]
+    pub gdp_current_usd: Option<f64>,
+    /// Purchasing power parity conversion factor for GDP: units of the country's currency per
+    /// international dollar.
+    #[schema(example = 820.67)]
+    pub ppp_lcu_per_intl_dollar: Option<f64>,
+    /// Where the values come from.
+    #[schema(
+        example = "World Bank, World Development Indicators (SP.POP.TOTL, NY.GDP.MKTP.CD, PA.NUS.PPP), CC BY 4.0: https://data.worldbank.org/indicator"
+    )]
+    pub source: String,
+}
+
+/// The latest published value of one indicator, with its year.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LatestValue {
+    /// The value.
+    #[schema(example = 51_751_065.0)]
+    pub value: f64,
+    /// The year it is of.
+    #[schema(example = 2024)]
+    pub year: i32,
+}
+
+/// A country's latest indicators, each from the latest year that has a value.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct LatestIndicators {
+    /// Midyear population; null when none is recorded.
+    pub population: Option<LatestValue>,
+    /// GDP in current US dollars; null when none is recorded.
+    pub gdp_current_usd: Option<LatestValue>,
+    /// PPP conversion factor (units of the currency per international dollar); null when none
+    /// is recorded.
+    pub ppp_lcu_per_intl_dollar: Option<LatestValue>,
+    /// Where to read every year's values.
+    #[schema(example = "/v1/countries/KR/indicators")]
+    pub series_url: String,
+}
+
+impl LatestIndicators {
+    /// The latest value of each indicator among a country's yearly rows.
+    pub fn of(code: &str, rows: &[CountryIndicator]) -> LatestIndicators {
+        let latest = |value: &dyn Fn(&CountryIndicator) -> Option<f64>| {
+            rows.iter()
+                .filter_map(|r| {
+                    value(r).map(|v| LatestValue {
+                        value: v,
+                        year: r.year,
+                    })
+                })
+                .max_by_key(|v| v.year)
+        };
+        LatestIndicators {
+            population: latest(&|r| r.population.map(|p| p as f64)),
+            gdp_current_usd: latest(&|r| r.gdp_current_usd),
+            ppp_lcu_per_intl_dollar: latest(&|r| r.ppp_lcu_per_intl_dollar),
+            series_url: format!("/v1/countries/{code}/indicators"),
+        }
+    }
+}
+
 /// One country with its summary and its programmes.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CountryDetail {
     #[serde(flatten)]
     pub summary: CountrySummary,
+    /// The latest population, GDP and PPP factor recorded for the country.
+    pub indicators: LatestIndicators,
     /// The national AI programmes of this jurisdiction, most recent first.
     pub program_list: Vec<Program>,
     /// Where to list this country's institutes.
@@ -135,12 +212,48 @@ pub struct Program {
     /// announced); absent without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub converted: Option<super::money::Converted>,
+    /// The USD amount per inhabitant of the jurisdiction, with the population of the year
+    /// announced (or, failing that, of the latest year before it); null when the USD amount
+    /// or a population is not known.
+    pub per_inhabitant: Option<PerInhabitant>,
+    /// The USD amount as a share of the jurisdiction's GDP of the year announced (or, failing
+    /// that, of the latest year before it); null when the USD amount or a GDP is not known.
+    /// The whole amount, over whatever period it covers.
+    pub share_of_gdp: Option<ShareOfGdp>,
     /// When the record was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
     /// When the record last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
     /// Bumped on every change.
     pub version: i64,
+}
+
+/// A programme's amount per inhabitant.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PerInhabitant {
+    /// US dollars per inhabitant (`amount_usd / population`), to the cent.
+    #[schema(example = 35.53)]
+    pub usd: f64,
+    /// The population divided by.
+    #[schema(example = 51_751_065_i64)]
+    pub population: i64,
+    /// The year of that population.
+    #[schema(example = 2024)]
+    pub year: i32,
+}
+
+/// A programme's amount as a share of GDP.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ShareOfGdp {
+    /// Per cent of GDP (`100 × amount_usd / gdp_current_usd`), to four decimals.
+    #[schema(example = 0.098)]
+    pub percent: f64,
+    /// The GDP in current US dollars divided by.
+    #[schema(example = 1_875_388_000_000.0)]
+    pub gdp_current_usd: f64,
+    /// The year of that GDP.
+    #[schema(example = 2024)]
+    pub year: i32,
 }
 
 /// A yearly average exchange rate, used to normalize money.
@@ -160,6 +273,34 @@ pub struct ExchangeRate {
 }
 
 impl Program {
+    /// Relates the USD amount to the jurisdiction's population and GDP (`rows`: its yearly
+    /// indicators), each of the year announced or, failing that, the latest year before it.
+    pub fn relate(&mut self, rows: &[CountryIndicator]) {
+        let of_year = |value: &dyn Fn(&CountryIndicator) -> Option<f64>| {
+            rows.iter()
+                .filter(|r| r.year <= self.announced)
+                .filter_map(|r| value(r).map(|v| (r.year, v)))
+                .max_by_key(|(year, _)| *year)
+        };
+        let usd = self.usd.amount_usd.map(|a| a as f64);
+        self.per_inhabitant = usd.and_then(|usd| {
+            let (year, population) = of_year(&|r| r.population.map(|p| p as f64))?;
+            Some(PerInhabitant {
+                usd: (usd / population * 100.0).round() / 100.0,
+                population: population as i64,
+                year,
+            })
+        });
+        self.share_of_gdp = usd.and_then(|usd| {
+            let (year, gdp) = of_year(&|r| r.gdp_current_usd)?;
+            Some(ShareOfGdp {
+                percent: (usd / gdp * 100.0 * 10_000.0).round() / 10_000.0,
+                gdp_current_usd: gdp,
+                year,
+            })
+        });
+    }
+
     /// Adds the amount in `currency` (`?currency=`), at the rates of the year announced.
     pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
         self.converted = Some(rates.convert(self.amount, &self.currency, self.announced, currency));

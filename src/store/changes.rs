@@ -7,7 +7,7 @@ use crate::db::schema::changes;
 use crate::db::DbConnection;
 use crate::model::changes::Resource;
 use crate::model::institute::Institute;
-use crate::model::reference::{ExchangeRate, Program, Sector};
+use crate::model::reference::{CountryIndicator, ExchangeRate, Program, Sector};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -28,6 +28,7 @@ pub struct Records {
     pub programs: HashMap<String, Program>,
     pub sectors: HashMap<String, Sector>,
     pub rates: HashMap<String, ExchangeRate>,
+    pub indicators: HashMap<String, CountryIndicator>,
 }
 
 /// Reads the current records of these changes.
@@ -65,15 +66,24 @@ pub fn records(conn: &mut DbConnection, rows: &[ChangeRow]) -> QueryResult<Recor
             out.sectors.insert(slug.to_string(), s);
         }
     }
+    let keyed = |key: &str| {
+        let (code, year) = key.split_once('/')?;
+        Some((code.to_string(), year.parse::<i32>().ok()?))
+    };
     for key in ids_of(Resource::ExchangeRate) {
-        let Some((currency, year)) = key.split_once('/') else {
+        let Some((currency, year)) = keyed(key) else {
             continue;
         };
-        let Ok(year) = year.parse::<i32>() else {
-            continue;
-        };
-        if let Some(r) = super::reference::get_rate(conn, currency, year)? {
+        if let Some(r) = super::reference::get_rate(conn, &currency, year)? {
             out.rates.insert(key.to_string(), r);
+        }
+    }
+    for key in ids_of(Resource::CountryIndicator) {
+        let Some((country, year)) = keyed(key) else {
+            continue;
+        };
+        if let Some(r) = super::reference::get_indicator(conn, &country, year)? {
+            out.indicators.insert(key.to_string(), r);
         }
     }
     Ok(out)

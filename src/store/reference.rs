@@ -1,14 +1,15 @@
 //! Sectors, countries, programmes and exchange rates.
 
-use super::rows::{CountryRow, ProgramRow, RateRow, SectorRow};
+use super::rows::{IndicatorRow, ProgramRow, RateRow, SectorRow};
 use super::utc;
 use crate::db::schema::{
-    countries, currencies, exchange_rates, institute_sectors, institutes, programs, sectors,
+    countries, country_indicators, currencies, exchange_rates, institute_sectors, institutes,
+    programs, sectors,
 };
 use crate::db::DbConnection;
 use crate::model::money::Rates;
-use crate::model::reference::{CountryDetail, CountrySummary, ExchangeRate, Program, Sector};
-use diesel::dsl::{count, count_star, sum};
+use crate::model::reference::{CountryIndicator, ExchangeRate, Program, Sector};
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -142,111 +143,30 @@ pub fn sectors_with_counts(conn: &mut DbConnection) -> QueryResult<Vec<Sector>> 
         .collect())
 }
 
-/// Aggregates of the active institutes of every country (or of one).
-fn summaries(
-    conn: &mut DbConnection,
-    only: Option<&str>,
-) -> QueryResult<HashMap<String, CountrySummary>> {
-    use institutes::dsl as i;
-    let mut totals = i::institutes
-        .filter(i::status.eq(ACTIVE))
-        .group_by(i::country)
-        .select((
-            i::country,
-            count_star(),
-            sum(i::latest_researchers),
-            sum(i::latest_staff),
-            sum(i::comparable_budget_usd),
-            count(i::comparable_budget_usd),
-        ))
-        .into_boxed();
-    let mut with_headcount = i::institutes
-        .filter(i::status.eq(ACTIVE))
-        .filter(
-            i::latest_researchers
-                .is_not_null()
-                .or(i::latest_staff.is_not_null()),
-        )
-        .group_by(i::country)
-        .select((i::country, count_star()))
-        .into_boxed();
-    let mut program_counts = programs::table
-        .group_by(programs::jurisdiction)
-        .select((programs::jurisdiction, count_star()))
-        .into_boxed();
-    let mut names = countries::table
-        .select(CountryRow::as_select())
-        .into_boxed();
-    if let Some(code) = only {
-        totals = totals.filter(i::country.eq(code));
-        with_headcount = with_headcount.filter(i::country.eq(code));
-        program_counts = program_counts.filter(programs::jurisdiction.eq(code));
-        names = names.filter(countries::code.eq(code));
-    }
-    let totals = totals.load::<(String, i64, Option<i64>, Option<i64>, Option<f64>, i64)>(conn)?;
-    let with_headcount: HashMap<String, i64> = with_headcount.load(conn)?.into_iter().collect();
-    let program_counts: HashMap<String, i64> = program_counts.load(conn)?.into_iter().collect();
-    let mut out: HashMap<String, CountrySummary> = names
+/// The indicators of one country, by year.
+pub fn indicators_of(conn: &mut DbConnection, code: &str) -> QueryResult<Vec<CountryIndicator>> {
+    Ok(country_indicators::table
+        .filter(country_indicators::country.eq(code))
+        .order(country_indicators::year)
+        .select(IndicatorRow::as_select())
         .load(conn)?
         .into_iter()
-        .map(|c| {
-            (
-                c.code.clone(),
-                CountrySummary {
-                    programs: program_counts.get(&c.code).copied().unwrap_or(0),
-                    code: c.code,
-                    name: c.name,
-                    region: c.region,
-                    subregion: c.subregion,
-                    institutes: 0,
-                    total_researchers: 0,
-                    total_staff: 0,
-                    institutes_with_headcount: 0,
-                    total_budget_usd: None,
-                    total_budget: None,
-                    institutes_with_budget: 0,
-                },
-            )
-        })
-        .collect();
-    for (code, n, researchers, staff, budget, with_budget) in totals {
-        if let Some(s) = out.get_mut(&code) {
-            s.institutes = n;
-            s.total_researchers = researchers.unwrap_or(0);
-            s.total_staff = staff.unwrap_or(0);
-            s.institutes_with_headcount = with_headcount.get(&code).copied().unwrap_or(0);
-            s.total_budget_usd = budget.filter(|_| with_budget > 0).map(|b| b.round() as i64);
-            s.institutes_with_budget = with_budget;
-        }
-    }
-    Ok(out)
+        .map(CountryIndicator::from)
+        .collect())
 }
 
-/// Every country with at least one active institute or programme, by code.
-pub fn countries_with_activity(conn: &mut DbConnection) -> QueryResult<Vec<CountrySummary>> {
-    let mut list: Vec<CountrySummary> = summaries(conn, None)?
-        .into_values()
-        .filter(|s| s.institutes > 0 || s.programs > 0)
-        .collect();
-    list.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(list)
-}
-
-/// One country's summary and programmes; `None` when the code is not in the list.
-pub fn country(
+/// One country's indicators of one year.
+pub fn get_indicator(
     conn: &mut DbConnection,
     code: &str,
-    rates: &Rates,
-) -> QueryResult<Option<CountryDetail>> {
-    let Some(summary) = summaries(conn, Some(code))?.remove(code) else {
-        return Ok(None);
-    };
-    let program_list = programs_of(conn, &[code.to_string()], rates)?;
-    Ok(Some(CountryDetail {
-        institutes_url: format!("/v1/institutes?country={code}"),
-        summary,
-        program_list,
-    }))
+    year: i32,
+) -> QueryResult<Option<CountryIndicator>> {
+    Ok(country_indicators::table
+        .find((code, year))
+        .select(IndicatorRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(CountryIndicator::from))
 }
 
 /// Programmes, optionally of some jurisdictions only, most recently announced first.
@@ -266,11 +186,35 @@ pub fn programs_of(
     if !jurisdictions.is_empty() {
         query = query.filter(programs::jurisdiction.eq_any(jurisdictions));
     }
-    Ok(query
+    let mut list: Vec<Program> = query
         .load(conn)?
         .into_iter()
         .map(|p| program_from_row(p, rates))
-        .collect())
+        .collect();
+    relate_programs(conn, &mut list)?;
+    Ok(list)
+}
+
+/// Relates programmes' amounts to their jurisdictions' population and GDP.
+fn relate_programs(conn: &mut DbConnection, list: &mut [Program]) -> QueryResult<()> {
+    let mut codes: Vec<&str> = list.iter().map(|p| p.jurisdiction.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut by_country: HashMap<String, Vec<CountryIndicator>> = HashMap::new();
+    for row in country_indicators::table
+        .filter(country_indicators::country.eq_any(&codes))
+        .select(IndicatorRow::as_select())
+        .load(conn)?
+    {
+        by_country
+            .entry(row.country.clone())
+            .or_default()
+            .push(row.into());
+    }
+    for p in list {
+        p.relate(by_country.get(&p.jurisdiction).map_or(&[], Vec::as_slice));
+    }
+    Ok(())
 }
 
 /// The programme a stored row describes, with its USD conversion.
@@ -289,6 +233,8 @@ pub fn program_from_row(p: ProgramRow, rates: &Rates) -> Program {
         public_or_private: p.public_or_private,
         source: p.source,
         description: p.description,
+        per_inhabitant: None,
+        share_of_gdp: None,
         created_at: utc(p.created_at),
         updated_at: utc(p.updated_at),
         version: p.version,
@@ -316,12 +262,18 @@ pub fn get_program(
     if !super::plausible_ref(id) {
         return Ok(None);
     }
-    Ok(programs::table
+    let Some(row) = programs::table
         .find(id)
         .select(ProgramRow::as_select())
         .first(conn)
         .optional()?
-        .map(|row| program_from_row(row, rates)))
+    else {
+        return Ok(None);
+    };
+    let mut one = [program_from_row(row, rates)];
+    relate_programs(conn, &mut one)?;
+    let [program] = one;
+    Ok(Some(program))
 }
 
 /// One sector, with the number of active institutes in it.

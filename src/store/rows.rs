@@ -250,6 +250,30 @@ pub struct RateRow {
     pub source: String,
 }
 
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
+#[diesel(table_name = country_indicators)]
+pub struct IndicatorRow {
+    pub country: String,
+    pub year: i32,
+    pub population: Option<i64>,
+    pub gdp_current_usd: Option<f64>,
+    pub ppp_lcu_per_intl_dollar: Option<f64>,
+    pub source: String,
+}
+
+impl From<IndicatorRow> for crate::model::reference::CountryIndicator {
+    fn from(r: IndicatorRow) -> Self {
+        crate::model::reference::CountryIndicator {
+            country: r.country,
+            year: r.year,
+            population: r.population,
+            gdp_current_usd: r.gdp_current_usd,
+            ppp_lcu_per_intl_dollar: r.ppp_lcu_per_intl_dollar,
+            source: r.source,
+        }
+    }
+}
+
 /// `(id, slug, name)` of an institute.
 pub type RefRow = (String, String, String);
 

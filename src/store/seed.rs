@@ -1,6 +1,6 @@
 //! The seed dataset (`data/`, compiled into the binary) and loading it idempotently.
 
-use super::rows::{CountryRow, CurrencyRow, RateRow, SectorRow};
+use super::rows::{CountryRow, CurrencyRow, IndicatorRow, RateRow, SectorRow};
 use super::write::import::{import, Options};
 use super::write::{self, WriteError};
 use crate::db::schema::{
@@ -8,6 +8,7 @@ use crate::db::schema::{
     sectors, tombstones,
 };
 use crate::db::DbConnection;
+use crate::model::changes::{ChangeOp, Resource};
 use crate::model::ids::seed_id;
 use crate::model::input::ProgramInput;
 use crate::model::interchange::ImportRecord;
@@ -21,6 +22,7 @@ const PROGRAMS: &str = include_str!("../../data/programs.json");
 const RATES: &str = include_str!("../../data/exchange_rates.csv");
 const COUNTRIES: &str = include_str!("../../data/countries.csv");
 const CURRENCIES: &str = include_str!("../../data/currencies.csv");
+const INDICATORS: &str = include_str!("../../data/country_indicators.csv");
 
 /// An institute as the seed file holds it.
 #[derive(Debug, Deserialize, Serialize)]
@@ -105,6 +107,7 @@ pub struct Dataset {
     rates: Vec<RateRow>,
     countries: Vec<CountryRow>,
     currencies: Vec<CurrencyRow>,
+    indicators: Vec<IndicatorRow>,
 }
 
 fn csv_rows<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<Vec<T>, String> {
@@ -178,6 +181,7 @@ impl Dataset {
                     minor_units: c.minor_units,
                 })
                 .collect(),
+            indicators: csv_rows::<IndicatorRow>("country_indicators.csv", INDICATORS)?,
         })
     }
 }
@@ -189,6 +193,7 @@ pub struct SeedReport {
     pub currencies: usize,
     pub sectors: usize,
     pub exchange_rates: usize,
+    pub country_indicators: usize,
     pub institutes: usize,
     pub budgets: usize,
     pub headcounts: usize,
@@ -200,7 +205,7 @@ impl std::fmt::Display for SeedReport {
         write!(
             f,
             "added {} institutes ({} budgets, {} headcounts), {} programmes, {} sectors, \
-             {} exchange rates, {} countries, {} currencies",
+             {} exchange rates, {} countries, {} currencies, {} country indicator years",
             self.institutes,
             self.budgets,
             self.headcounts,
@@ -208,7 +213,8 @@ impl std::fmt::Display for SeedReport {
             self.sectors,
             self.exchange_rates,
             self.countries,
-            self.currencies
+            self.currencies,
+            self.country_indicators
         )
     }
 }
@@ -228,6 +234,52 @@ pub fn seed_if_new(conn: &mut DbConnection, data: &Dataset) -> QueryResult<Optio
             None => seed(conn, data).map(Some),
         }
     })
+}
+
+/// Loads the seed's country indicators when the registry holds none (a new database, or one
+/// upgraded from a version without them), each year a change of the sequence; returns how
+/// many years were added.
+fn add_indicators(tx: &mut write::Tx<'_>, data: &Dataset) -> QueryResult<usize> {
+    use crate::db::schema::country_indicators;
+    let held: i64 = country_indicators::table.count().get_result(tx.conn)?;
+    if held > 0 {
+        return Ok(0);
+    }
+    let known: HashSet<String> = countries::table
+        .select(countries::code)
+        .load(tx.conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<IndicatorRow> = data
+        .indicators
+        .iter()
+        .filter(|r| known.contains(&r.country))
+        .cloned()
+        .collect();
+    let conn = &mut *tx.conn;
+    super::insert_batch!(conn, country_indicators::table, &rows, 500);
+    for r in &rows {
+        tx.change(
+            Resource::CountryIndicator,
+            &format!("{}/{}", r.country, r.year),
+            None,
+            ChangeOp::Created,
+        );
+    }
+    Ok(rows.len())
+}
+
+/// Loads the seed's country indicators into a registry that holds none (one upgraded from a
+/// version without them); a registry that holds some keeps them as they are.
+pub fn seed_indicators_if_empty(conn: &mut DbConnection, data: &Dataset) -> QueryResult<usize> {
+    let written = write::write(conn, ACTOR, |tx| Ok(add_indicators(tx, data)?));
+    match written {
+        Ok(w) => Ok(w.value),
+        Err(WriteError::Db(e)) => Err(e),
+        Err(other) => Err(diesel::result::Error::QueryBuilderError(
+            format!("the seed's country indicators are refused: {other}").into(),
+        )),
+    }
 }
 
 /// The history's author of seeded records.
@@ -395,6 +447,7 @@ fn add_reference(
             write::catalog::save_rate(tx, row.clone(), false)?;
             report.exchange_rates += 1;
         }
+        report.country_indicators = add_indicators(tx, data)?;
         if programs {
             let have: HashSet<String> = programs::table
                 .select(programs::slug)

@@ -294,3 +294,190 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
     .await;
     r.problem(404);
 }
+
+/// Country indicators: the seed's World Bank figures at /v1/countries/{code} (the latest of
+/// each) and by year; admins set and remove years, each a change of the sequence; bad input is
+/// a 400 naming the field; an emptied table is loaded again from the seed (an upgrade).
+#[actix_rt::test]
+async fn country_indicators_are_read_and_written() {
+    let (_db, pool, app) = app().await;
+    // Korea's latest figures, as the source file gives them (2025).
+    let kr = get_ok(&app, "/v1/countries/KR").await;
+    let latest = &kr["indicators"];
+    assert_eq!(latest["population"]["value"], json!(51684564.0));
+    assert_eq!(latest["population"]["year"], 2025);
+    assert_eq!(latest["gdp_current_usd"]["value"], json!(1872374961553.15));
+    assert_eq!(
+        latest["ppp_lcu_per_intl_dollar"]["value"],
+        json!(816.329274)
+    );
+    assert_eq!(latest["series_url"], "/v1/countries/KR/indicators");
+    // The series, oldest first, paged; the EU aggregate has no PPP factor.
+    let series = get_ok(&app, "/v1/countries/KR/indicators").await;
+    assert_eq!(series["total"], 16);
+    let years: Vec<i64> = series["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["year"].as_i64().unwrap())
+        .collect();
+    assert_eq!(years, (2010..=2025).collect::<Vec<i64>>());
+    let page = get_ok(&app, "/v1/countries/KR/indicators?limit=10").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = get_ok(
+        &app,
+        &format!("/v1/countries/KR/indicators?limit=10&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(rest["items"][0]["year"], 2020);
+    let eu = get_ok(&app, "/v1/countries/EU/indicators/2024").await;
+    assert_eq!(eu["population"], 450228188);
+    assert!(eu["ppp_lcu_per_intl_dollar"].is_null());
+    assert!(eu["source"].as_str().unwrap().contains("World Bank"));
+    for (uri, status) in [
+        ("/v1/countries/XX/indicators", 404),
+        ("/v1/countries/kr/indicators", 404),
+        ("/v1/countries/KR/indicators/2009", 404),
+        ("/v1/countries/KR/indicators/20x4", 400),
+        ("/v1/countries/KR/indicators?limit=0", 400),
+    ] {
+        get(&app, uri).await.problem(status);
+    }
+
+    // Writes: admin only; created, replaced, removed; each a change with its record.
+    let admin = key(&pool, "indicator-admin", "admin");
+    let editor = key(&pool, "indicator-editor", "editor");
+    let body = json!({"population": 5000000, "gdp_current_usd": null, "source": "https://example.org/census-2026"});
+    let put = |k: &str, body: &serde_json::Value| {
+        write(
+            Method::PUT,
+            "/v1/countries/NZ/indicators/2026",
+            Some(k),
+            Some(body),
+            "application/json",
+            None,
+        )
+    };
+    send(&app, put(&editor, &body)).await.problem(403);
+    let r = send(&app, put(&admin, &body)).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let seq = r.header("registry-sequence").unwrap();
+    assert_eq!(r.json()["population"], 5000000);
+    assert!(r.json()["ppp_lcu_per_intl_dollar"].is_null());
+    let nz = get_ok(&app, "/v1/countries/NZ").await;
+    assert_eq!(nz["indicators"]["population"]["year"], 2026);
+    let changes = get_ok(
+        &app,
+        &format!("/v1/changes?after={}", seq.parse::<i64>().unwrap() - 1),
+    )
+    .await;
+    assert_eq!(changes["items"][0]["resource"], "country_indicator");
+    assert_eq!(changes["items"][0]["id"], "NZ/2026");
+    assert_eq!(changes["items"][0]["record"]["population"], 5000000);
+    let replaced = json!({"population": 5100000, "source": "https://example.org/census-2026b"});
+    assert_eq!(send(&app, put(&admin, &replaced)).await.status, 200);
+    for (bad, field) in [
+        (json!({"population": -1, "source": "x"}), "/population"),
+        (json!({"population": 1.5, "source": "x"}), "/population"),
+        (
+            json!({"gdp_current_usd": "big", "source": "x"}),
+            "/gdp_current_usd",
+        ),
+        (
+            json!({"population": 1, "source": "javascript:alert(1)"}),
+            "/source",
+        ),
+        (json!({"population": 1, "source": "x", "area": 3}), "/area"),
+        (json!({"population": null, "source": "x"}), ""),
+    ] {
+        let p = send(&app, put(&admin, &bad)).await.problem(400);
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{bad}: {p}"
+        );
+    }
+    let delete = write(
+        Method::DELETE,
+        "/v1/countries/NZ/indicators/2026",
+        Some(&admin),
+        None,
+        "application/json",
+        None,
+    );
+    assert_eq!(send(&app, delete).await.status, 204);
+    get(&app, "/v1/countries/NZ/indicators/2026")
+        .await
+        .problem(404);
+
+    // An upgrade from a version without indicators: the table is empty, and loaded once.
+    {
+        use diesel::prelude::*;
+        let mut conn = pool.get().unwrap();
+        diesel::delete(institute_registry::db::schema::country_indicators::table)
+            .execute(&mut conn)
+            .unwrap();
+        let data = institute_registry::store::seed::Dataset::embedded().unwrap();
+        let added =
+            institute_registry::store::seed::seed_indicators_if_empty(&mut conn, &data).unwrap();
+        assert!(added > 3000, "{added}");
+        assert_eq!(
+            institute_registry::store::seed::seed_indicators_if_empty(&mut conn, &data).unwrap(),
+            0
+        );
+    }
+    settle(&app).await;
+    let kr = get_ok(&app, "/v1/countries/KR/indicators/2025").await;
+    assert_eq!(kr["population"], 51684564);
+}
+
+/// A programme per inhabitant and as a share of GDP, by hand: Korea's National Growth Fund is
+/// ₩150 trillion announced in 2025; at 2025's ₩1,422.44083333333 per USD that is
+/// $105,452,540,791, which over 2025's 51,684,564 inhabitants is $2,040.31 each, and 5.632% of
+/// 2025's GDP of $1,872,374,961,553.15.
+#[actix_rt::test]
+async fn programmes_per_inhabitant_and_share_of_gdp() {
+    let (_db, pool, app) = app().await;
+    let fund = get_ok(&app, "/v1/programs/korea-national-growth-fund").await;
+    assert_eq!(fund["amount_usd"], 105_452_540_791_i64);
+    assert_eq!(
+        fund["per_inhabitant"],
+        json!({"usd": 2040.31, "population": 51684564, "year": 2025})
+    );
+    assert_eq!(
+        fund["share_of_gdp"],
+        json!({"percent": 5.632, "gdp_current_usd": 1872374961553.15, "year": 2025})
+    );
+    // The same in the list and in the country's detail.
+    let listed = get_ok(&app, "/v1/programs?jurisdiction=KR").await;
+    let item = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["slug"] == "korea-national-growth-fund")
+        .unwrap();
+    assert_eq!(item["per_inhabitant"], fund["per_inhabitant"]);
+    let kr = get_ok(&app, "/v1/countries/KR").await;
+    assert!(kr["program_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["share_of_gdp"] == fund["share_of_gdp"]));
+    // A year with no population yet takes the latest before it; no figures at all gives null.
+    let editor = key(&pool, "programme-editor", "editor");
+    let body = json!({"jurisdiction": "KR", "name": "Future Plan", "amount": 1_000_000_000_i64,
+        "currency": "USD", "announced": 2026, "source": "https://example.org/plan"});
+    let r = post_json(&app, "/v1/programs", &editor, body).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["per_inhabitant"]["year"], 2025);
+    assert_eq!(r.json()["per_inhabitant"]["usd"], json!(19.35));
+    let body = json!({"jurisdiction": "TW", "name": "Island Plan", "amount": 1_000_000_i64,
+        "currency": "USD", "announced": 2024, "source": "https://example.org/tw"});
+    let r = post_json(&app, "/v1/programs", &editor, body).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.json()["per_inhabitant"].is_null());
+    assert!(r.json()["share_of_gdp"].is_null());
+}

@@ -1,4 +1,4 @@
-//! Writes of programmes (editor), sectors and exchange rates (admin).
+//! Writes of programmes (editor), sectors, exchange rates and country indicators (admin).
 
 use super::figures::refresh_derived;
 use super::{check_precondition, write, Tx, WriteError, Written};
@@ -7,11 +7,11 @@ use crate::db::DbConnection;
 use crate::model::changes::{ChangeOp, Resource};
 use crate::model::history::{Action, Subject};
 use crate::model::ids::{new_id, slugify};
-use crate::model::input::{ProgramInput, RateInput, SectorInput};
-use crate::model::reference::{ExchangeRate, Program, Sector};
+use crate::model::input::{IndicatorInput, ProgramInput, RateInput, SectorInput};
+use crate::model::reference::{CountryIndicator, ExchangeRate, Program, Sector};
 use crate::model::representation::{etag_of, IfMatch};
-use crate::store::reference::{get_program, get_rate, get_sector};
-use crate::store::rows::{ProgramRow, RateRow, SectorRow};
+use crate::store::reference::{get_indicator, get_program, get_rate, get_sector};
+use crate::store::rows::{IndicatorRow, ProgramRow, RateRow, SectorRow};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -358,6 +358,74 @@ pub fn delete_rate(
         tx.history(
             None,
             Subject::ExchangeRate,
+            &key,
+            Action::Delete,
+            Some(&before),
+            None::<&()>,
+        );
+        Ok(())
+    })
+}
+
+/// Sets a country's indicators of one year (`created` is true when the year was new).
+pub fn put_indicator(
+    conn: &mut DbConnection,
+    country: &str,
+    year: i32,
+    body: &Value,
+    actor: &str,
+) -> Result<Written<(CountryIndicator, bool)>, WriteError> {
+    use crate::db::schema::country_indicators;
+    write(conn, actor, |tx| {
+        let input = IndicatorInput::read(body).map_err(WriteError::Invalid)?;
+        let before = get_indicator(tx.conn, country, year)?;
+        diesel::delete(country_indicators::table.find((country, year))).execute(tx.conn)?;
+        diesel::insert_into(country_indicators::table)
+            .values(IndicatorRow {
+                country: country.to_string(),
+                year,
+                population: input.population,
+                gdp_current_usd: input.gdp_current_usd,
+                ppp_lcu_per_intl_dollar: input.ppp_lcu_per_intl_dollar,
+                source: input.source,
+            })
+            .execute(tx.conn)?;
+        let after = get_indicator(tx.conn, country, year)?.ok_or(WriteError::NotFound)?;
+        let key = format!("{country}/{year}");
+        let (op, action) = if before.is_some() {
+            (ChangeOp::Updated, Action::Update)
+        } else {
+            (ChangeOp::Created, Action::Create)
+        };
+        tx.change(Resource::CountryIndicator, &key, None, op);
+        tx.history(
+            None,
+            Subject::CountryIndicator,
+            &key,
+            action,
+            before.as_ref(),
+            Some(&after),
+        );
+        Ok((after, before.is_none()))
+    })
+}
+
+/// Removes a country's indicators of one year.
+pub fn delete_indicator(
+    conn: &mut DbConnection,
+    country: &str,
+    year: i32,
+    actor: &str,
+) -> Result<Written<()>, WriteError> {
+    use crate::db::schema::country_indicators;
+    write(conn, actor, |tx| {
+        let before = get_indicator(tx.conn, country, year)?.ok_or(WriteError::NotFound)?;
+        diesel::delete(country_indicators::table.find((country, year))).execute(tx.conn)?;
+        let key = format!("{country}/{year}");
+        tx.change(Resource::CountryIndicator, &key, None, ChangeOp::Deleted);
+        tx.history(
+            None,
+            Subject::CountryIndicator,
             &key,
             Action::Delete,
             Some(&before),
