@@ -7,8 +7,7 @@ use super::preconditions::SEQUENCE;
 use super::{db, AppState};
 use crate::error::ApiError;
 use crate::model::reference::{
-    CountryDetail, CountryIndicator, CountrySummary, ExchangeRate, LatestIndicators, Program,
-    Sector,
+    CountryDetail, CountryIndicator, CountrySummary, ExchangeRate, Program, Sector,
 };
 use crate::read::aggregates;
 use crate::store::reference as store;
@@ -274,16 +273,17 @@ pub async fn get_country(
         let summary = aggregates::country_summary(&read, &code).ok_or(not_found)?;
         (summary, read.reference.rates.clone())
     };
-    let (program_list, indicators) = db(&state, move |conn| {
-        let programs = store::programs_of(conn, std::slice::from_ref(&code), &rates)?;
-        let indicators = LatestIndicators::of(&code, &store::indicators_of(conn, &code)?);
-        Ok((programs, indicators))
+    let program_list = db(&state, move |conn| {
+        Ok(store::programs_of(
+            conn,
+            std::slice::from_ref(&code),
+            &rates,
+        )?)
     })
     .await?;
     let mut detail = CountryDetail {
         institutes_url: format!("/v1/institutes?country={}", summary.code),
         summary,
-        indicators,
         program_list,
     };
     if let Some(c) = &currency {

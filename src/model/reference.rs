@@ -57,6 +57,17 @@ pub struct CountrySummary {
     /// Number of national programmes of this jurisdiction.
     #[schema(example = 1)]
     pub programs: i64,
+    /// The latest population, GDP and PPP factor recorded for the country, each with its
+    /// year.
+    pub indicators: LatestIndicators,
+    /// `total_budget_usd` per inhabitant (over the latest population), in US dollars to a
+    /// hundredth of a cent; null without a budget total or a population.
+    #[schema(example = 0.5212)]
+    pub budget_usd_per_inhabitant: Option<f64>,
+    /// `total_budget_usd` as a share of the latest GDP, in per cent to six decimals; null
+    /// without a budget total or a GDP.
+    #[schema(example = 0.001021)]
+    pub budget_share_of_gdp_percent: Option<f64>,
     /// With `?currency=` and a budget total: `total_budget_usd` in that currency, at its latest
     /// yearly rate.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,7 +125,7 @@ pub struct CountryIndicator {
 }
 
 /// The latest published value of one indicator, with its year.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LatestValue {
     /// The value.
     #[schema(example = 51_751_065.0)]
@@ -125,7 +136,7 @@ pub struct LatestValue {
 }
 
 /// A country's latest indicators, each from the latest year that has a value.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct LatestIndicators {
     /// Midyear population; null when none is recorded.
     pub population: Option<LatestValue>,
@@ -166,8 +177,6 @@ impl LatestIndicators {
 pub struct CountryDetail {
     #[serde(flatten)]
     pub summary: CountrySummary,
-    /// The latest population, GDP and PPP factor recorded for the country.
-    pub indicators: LatestIndicators,
     /// The national AI programmes of this jurisdiction, most recent first.
     pub program_list: Vec<Program>,
     /// Where to list this country's institutes.

@@ -4,7 +4,7 @@
 
 use super::query::GroupBy;
 use super::State;
-use crate::model::reference::CountrySummary;
+use crate::model::reference::{CountrySummary, LatestIndicators, LatestValue};
 use crate::model::stats::Accumulator;
 use roaring::RoaringBitmap;
 use std::collections::HashMap;
@@ -110,7 +110,19 @@ pub fn country_summary(state: &State, code: &str) -> Option<CountrySummary> {
                 .map(|(_, t)| *t)
         })
         .unwrap_or_default();
+    let indicators = state
+        .reference
+        .indicators
+        .get(code)
+        .cloned()
+        .unwrap_or_else(|| LatestIndicators::of(code, &[]));
+    let budget = (totals.with_budget > 0).then_some(totals.budget_usd);
+    let ratio = |value: &Option<LatestValue>| Some(budget? / value.as_ref()?.value);
     Some(CountrySummary {
+        budget_usd_per_inhabitant: ratio(&indicators.population).map(|r| (r * 1e4).round() / 1e4),
+        budget_share_of_gdp_percent: ratio(&indicators.gdp_current_usd)
+            .map(|r| (r * 100.0 * 1e6).round() / 1e6),
+        indicators,
         code: country.code.clone(),
         name: country.name.clone(),
         region: country.region.clone(),

@@ -69,6 +69,8 @@ pub struct Reference {
     pub rates: Rates,
     /// Programmes per jurisdiction.
     pub programs: HashMap<String, i64>,
+    /// Each country's latest population, GDP and PPP factor.
+    pub indicators: HashMap<String, crate::model::reference::LatestIndicators>,
 }
 
 impl Reference {
@@ -92,6 +94,15 @@ impl Reference {
             currencies: r.currencies,
             rates: r.rates,
             programs: r.programs,
+            indicators: r
+                .indicators
+                .chunk_by(|a, b| a.country == b.country)
+                .map(|rows| {
+                    let code = rows[0].country.clone();
+                    let latest = crate::model::reference::LatestIndicators::of(&code, rows);
+                    (code, latest)
+                })
+                .collect(),
         }
     }
 

@@ -2,8 +2,10 @@
 //! reference data, read in a few queries.
 
 use super::reference::rates;
-use super::rows::{CountryRow, SectorRow};
-use crate::db::schema::{countries, currencies, institute_sectors, institutes, programs, sectors};
+use super::rows::{CountryRow, IndicatorRow, SectorRow};
+use crate::db::schema::{
+    countries, country_indicators, currencies, institute_sectors, institutes, programs, sectors,
+};
 use crate::db::DbConnection;
 use crate::model::money::Rates;
 use chrono::NaiveDateTime;
@@ -165,6 +167,8 @@ pub struct Reference {
     pub rates: Rates,
     /// Programmes per jurisdiction.
     pub programs: HashMap<String, i64>,
+    /// Every country's indicators, by country then year.
+    pub indicators: Vec<crate::model::reference::CountryIndicator>,
 }
 
 /// Reads the reference data.
@@ -189,6 +193,13 @@ pub fn reference(conn: &mut DbConnection) -> QueryResult<Reference> {
             .select((programs::jurisdiction, count_star()))
             .load::<(String, i64)>(conn)?
             .into_iter()
+            .collect(),
+        indicators: country_indicators::table
+            .order((country_indicators::country, country_indicators::year))
+            .select(IndicatorRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(Into::into)
             .collect(),
     })
 }

@@ -312,6 +312,27 @@ async fn country_indicators_are_read_and_written() {
         json!(816.329274)
     );
     assert_eq!(latest["series_url"], "/v1/countries/KR/indicators");
+    // A country's comparable budget per inhabitant and as a share of GDP, by hand for the
+    // United Kingdom: its $68,686,270 over 2025's 69,487,000 inhabitants is $0.9885 each, and
+    // 0.001716% of 2025's GDP of $4,002,587,541,846.01. The list says the same.
+    let gb = get_ok(&app, "/v1/countries/GB").await;
+    assert_eq!(gb["total_budget_usd"], 68_686_270);
+    assert_eq!(gb["indicators"]["population"]["value"], json!(69487000.0));
+    assert_eq!(gb["budget_usd_per_inhabitant"], json!(0.9885));
+    assert_eq!(gb["budget_share_of_gdp_percent"], json!(0.001716));
+    let countries = get_ok(&app, "/v1/countries").await;
+    let listed = countries["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "GB")
+        .unwrap();
+    assert_eq!(listed["budget_usd_per_inhabitant"], json!(0.9885));
+    assert_eq!(listed["indicators"], gb["indicators"]);
+    // No population (Taiwan is not in the World Bank's data): no ratio.
+    let tw = get_ok(&app, "/v1/countries/TW").await;
+    assert!(tw["indicators"]["population"].is_null(), "{tw}");
+    assert!(tw["budget_usd_per_inhabitant"].is_null());
     // The series, oldest first, paged; the EU aggregate has no PPP factor.
     let series = get_ok(&app, "/v1/countries/KR/indicators").await;
     assert_eq!(series["total"], 16);
