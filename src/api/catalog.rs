@@ -90,7 +90,7 @@ pub struct SectorWrite {
 #[allow(dead_code)]
 pub struct IndicatorWrite {
     /// Midyear population (a positive whole number).
-    #[schema(example = 51_751_065_i64, minimum = 1, maximum = 100_000_000_000_i64)]
+    #[schema(example = 51_751_065_i64, minimum = 1, maximum = 99_999_999_999_i64)]
     population: Option<i64>,
     /// GDP in current US dollars (positive).
     #[schema(
