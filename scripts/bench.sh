@@ -52,7 +52,7 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 BASE=http://127.0.0.1:$PORT
 # No rate limit: wrk is one client sending as fast as it can.
 started=$(date +%s.%N)
-RUST_LOG=warn RATE_LIMIT=0 "$BIN" --database-url "$DATABASE_URL" --pool-size 8 serve --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+RUST_LOG=warn RATE_LIMIT=0 "$BIN" --database-url "$DATABASE_URL" serve --pool-size 8 --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
   >"$BENCH_DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT

@@ -87,8 +87,8 @@ KEY=$("$BIN" --database-url "$DATABASE_URL" keys create --name "load-$RUN" --rol
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
-RATE_LIMIT=0 RUST_LOG=${RUST_LOG:-warn} "$BIN" --database-url "$DATABASE_URL" --pool-size "$POOL_SIZE" \
-  serve --bind "127.0.0.1:$PORT" --workers "$WORKERS" >"$LOAD_DIR/server.log" 2>&1 &
+RATE_LIMIT=0 RUST_LOG=${RUST_LOG:-warn} "$BIN" --database-url "$DATABASE_URL" serve --pool-size "$POOL_SIZE" \
+  --bind "127.0.0.1:$PORT" --workers "$WORKERS" >"$LOAD_DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.2; done

@@ -47,7 +47,7 @@ PY
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
-RUST_LOG=warn RATE_LIMIT=0 "$BIN" --database-url "$DATABASE_URL" --pool-size 8 serve --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+RUST_LOG=warn RATE_LIMIT=0 "$BIN" --database-url "$DATABASE_URL" serve --pool-size 8 --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
   >"$BENCH_DIR/match-server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT

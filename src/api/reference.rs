@@ -1,4 +1,4 @@
-//! Sectors, countries, programmes and exchange rates.
+//! Sectors, countries (with their indicators), programmes and exchange rates.
 
 use super::institutes::no_query;
 use super::paging::{page_in_memory, REFERENCE_PAGE};
