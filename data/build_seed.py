@@ -163,6 +163,29 @@ SLUG_OVERRIDES = {
     "NII Research and Development Center for Large Language Models (LLMC) / LLM-jp": "nii-llmc",
     "Scale AI – Canada's AI Global Innovation Cluster": "scale-ai-canada",
     "Seoul National University AI Institute": "snu-ai-institute",
+    "INSAIT – Institute for Computer Science, Artificial Intelligence and Technology": "insait",
+    "Kempelen Institute of Intelligent Technologies": "kinit",
+    "Qatar Computing Research Institute": "qcri",
+    "International Research Centre on Artificial Intelligence": "ircai",
+    "National Centre for Artificial Intelligence and Robotics": "ncair",
+    "Centre for Artificial Intelligence Research": "cair",
+    "Centro Nacional de Inteligencia Artificial": "cenia",
+    "Fraunhofer Portugal Research Center for Assistive Information and Communication Solutions": "fraunhofer-aicos",
+    "Archimedes Research Unit for Artificial Intelligence, Data Science and Algorithms": "archimedes",
+    "National Center for Artificial Intelligence": "ncai",
+    "Berlin Institute for the Foundations of Learning and Data": "bifold",
+    "Lamarr Institute for Machine Learning and Artificial Intelligence": "lamarr-institute",
+    "Munich Center for Machine Learning": "mcml",
+    "Center for Scalable Data Analytics and Artificial Intelligence Dresden/Leipzig": "scads-ai",
+    "Helmholtz AI – Helmholtz Artificial Intelligence Cooperation Unit": "helmholtz-ai",
+    "hessian.AI – Hessian Center for Artificial Intelligence": "hessian-ai",
+    "Canadian Artificial Intelligence Safety Institute": "canadian-ai-safety-institute",
+    "Agencia Española de Supervisión de la Inteligencia Artificial": "aesia",
+    "CeADAR – Centre for Applied Data Analytics Research": "ceadar",
+    "Artificial Intelligence National Laboratory": "milab",
+    "Institut national pour l'évaluation et la sécurité de l'intelligence artificielle": "inesia",
+    "TÜBİTAK BİLGEM Artificial Intelligence Institute": "tubitak-bilgem-ai-institute",
+    "Fraunhofer Institute for Intelligent Analysis and Information Systems": "fraunhofer-iais",
 }
 
 KIND_MAP = {
@@ -247,7 +270,7 @@ PERIOD_END = {
 
 # Short note on what each main figure is, restating the source notes.
 BUDGET_NOTES = {
-    "alan-turing-institute": "About ₩84bn a year as reported in a JoongAng Daily op-ed (29 Apr 2025); the retrieved excerpt of the op-ed did not include that paragraph, and no Turing annual-accounts figure was retrievable.",
+    "alan-turing-institute": "About ₩84bn a year, as stated in a JoongAng Daily op-ed (29 Apr 2025), which gives the figure only in won and names no source for it; no Turing annual-accounts figure was retrievable.",
     "ai-security-institute": "Initial £100m committed in April 2023 to the Foundation Model Taskforce, the Institute's predecessor. A secondary source reports £66m a year (not verified against a primary source).",
     "vector-institute": "Government of Ontario's launch commitment; the launch also included up to C$40m federal and C$80m over 10 years from 31 companies. No annual operating budget retrieved.",
     "mila": "Quebec government, up to C$80m over 5 years.",
@@ -786,19 +809,22 @@ def build_institutes(src, programs_src, report):
             })
 
         headcounts = []
-        if r["headcount"] is not None:
-            if r["headcount_year"] is None:
-                report["headcounts_dropped"].append((slug, r["headcount"], r["headcount_basis"]))
-            else:
-                field = headcount_field(slug, r["headcount_basis"])
-                report["headcount_fields"].append((slug, field, r["headcount_basis"]))
-                headcounts.append({
-                    "year": int(r["headcount_year"]),
-                    "researchers": int(r["headcount"]) if field == "researchers" else None,
-                    "staff": int(r["headcount"]) if field == "staff" else None,
-                    "basis": r["headcount_basis"],
-                    "source": r["headcount_source"],
-                })
+        for h in [r] + list(r.get("extra_headcounts") or []):
+            if h["headcount"] is None:
+                continue
+            if h["headcount_year"] is None:
+                report["headcounts_dropped"].append((slug, h["headcount"], h["headcount_basis"]))
+                continue
+            field = headcount_field(slug, h["headcount_basis"])
+            report["headcount_fields"].append((slug, field, h["headcount_basis"]))
+            headcounts.append({
+                "year": int(h["headcount_year"]),
+                "researchers": int(h["headcount"]) if field == "researchers" else None,
+                "staff": int(h["headcount"]) if field == "staff" else None,
+                "basis": h["headcount_basis"],
+                "source": h["headcount_source"],
+            })
+        headcounts.sort(key=lambda x: x["year"])
 
         founded = clean(r["founded_year"])
         description = drop_compilation_notes(clean(r["notes"]))
@@ -828,11 +854,13 @@ def build_institutes(src, programs_src, report):
 
 
 def external_ids(r):
-    """ROR / Wikidata / GRID ids, only if they literally appear in the source row."""
+    """The source's `ror_id`; Wikidata / GRID ids only if they literally appear in the row."""
     text = json.dumps(r, ensure_ascii=False)
     ids = {}
-    m = re.search(r"https?://ror\.org/(0[a-z0-9]{8})\b", text)
-    if m:
+    if r.get("ror_id"):
+        m = re.fullmatch(r"https://ror\.org/(0[a-z0-9]{8})", r["ror_id"])
+        if not m:
+            raise SystemExit(f"ror_id is not a ROR URL: {r['ror_id']!r}")
         ids["ror"] = m.group(1)
     m = re.search(r"wikidata\.org/(?:wiki|entity)/(Q[0-9]+)\b", text)
     if m:
@@ -874,6 +902,8 @@ def package_dir(name):
 def build_countries():
     import pycountry
 
+    currency = country_currencies()
+
     tsv = os.path.join(package_dir("country_converter"), "country_data.tsv")
     subregion = {}
     with open(tsv, encoding="utf-8", newline="") as f:
@@ -893,9 +923,65 @@ def build_countries():
             region, sub = "Antarctica", ""
         else:
             region = M49_REGION_OF[sub]
-        rows.append((c.alpha_2, name, region, sub, "country"))
-    rows.append(("EU", "European Union", "Europe", "", "union"))
+        rows.append((c.alpha_2, name, region, sub, "country", currency.get(c.alpha_2, "")))
+    rows.append(("EU", "European Union", "Europe", "", "union", "EUR"))
     return rows
+
+
+# Countries whose ISO 4217 entry names several currencies in use (besides fund codes), or
+# whose ISO entry name does not match pycountry's: the currency the country's own figures
+# (the World Bank's "local currency units") are in.  None: no single local currency.
+CURRENCY_OF = {
+    "BT": "BTN", "HT": "HTG", "LS": "LSL", "NA": "NAD", "PA": "PAB", "UY": "UYU", "VE": "VES",
+    "SV": "USD",  # dollarised since 2001; the World Bank's LCU for El Salvador is the US dollar
+    "CC": "AUD", "FK": "FKP", "VA": "EUR",
+    "AQ": None, "GS": None, "PS": None,
+}
+
+
+def country_currencies():
+    """ISO 3166 alpha-2 -> the ISO 4217 currency of the country (List One, fund codes left
+    out), matching ISO 4217's entity names to pycountry's names; CURRENCY_OF decides the rest."""
+    import pycountry
+
+    def norm(text):
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c)).upper()
+        return re.sub(r"[^A-Z]+", " ", text).strip()
+
+    names = {}
+    for c in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            value = getattr(c, attr, None)
+            if value:
+                names.setdefault(norm(value), c.alpha_2)
+    found = {}
+    root = ET.parse(os.path.join(package_dir("iso4217"), "table.xml")).getroot()
+    for node in root.findall("CcyTbl/CcyNtry"):
+        code = (node.findtext("Ccy") or "").strip()
+        if not code or node.find("CcyNm").attrib.get("IsFund"):
+            continue
+        entity = node.findtext("CtryNm").strip()
+        forms = [norm(entity)]
+        m = re.match(r"^(.*?) \((?:THE )?(.*)\)$", entity)
+        if m:
+            forms += [norm(m.group(2) + " " + m.group(1)), norm(m.group(1) + " " + m.group(2)),
+                      norm(m.group(1))]
+        forms += [re.sub(r"^THE ", "", f) for f in forms]
+        alpha_2 = next((names[f] for f in forms if f in names), None)
+        if alpha_2:
+            found.setdefault(alpha_2, []).append(code)
+    out = {}
+    for c in pycountry.countries:
+        codes = found.get(c.alpha_2, [])
+        if c.alpha_2 in CURRENCY_OF:
+            if CURRENCY_OF[c.alpha_2]:
+                out[c.alpha_2] = CURRENCY_OF[c.alpha_2]
+        elif len(codes) == 1:
+            out[c.alpha_2] = codes[0]
+        else:
+            raise SystemExit(f"currency of {c.alpha_2} needs an entry in CURRENCY_OF: {codes}")
+    return out
 
 
 def build_currencies():
@@ -954,8 +1040,8 @@ def main(argv):
         raise SystemExit(f"unexpected exchange_rates.csv header: {rates_header}")
 
     # ---------------------------------------------------------------- validation
-    assert len(inst_src) == 68 and len(institutes) == 68, len(institutes)
-    assert len(programs) == len(prog_src) == 18
+    assert len(institutes) == len(inst_src), (len(institutes), len(inst_src))
+    assert len(programs) == len(prog_src), (len(programs), len(prog_src))
     slugs = [i["slug"] for i in institutes]
     assert len(set(slugs)) == len(slugs), "duplicate institute slugs"
     assert all(SLUG_RE.match(s) for s in slugs), [s for s in slugs if not SLUG_RE.match(s)]
@@ -989,6 +1075,8 @@ def main(argv):
     country_codes = {c[0] for c in countries}
     assert len(countries) == 250 and len(country_codes) == 250
     assert all(c[2] for c in countries), "country without region"
+    assert all(c[5] == "" or c[5] in {x[0] for x in build_currencies()[0]} for c in countries)
+    assert {c[0]: c[5] for c in countries}["KR"] == "KRW" and {c[0]: c[5] for c in countries}["DE"] == "EUR"
     currency_codes = {c[0] for c in currencies}
     rate_keys = {(row[0], int(row[1])) for row in rates_rows}
     rate_currencies = {row[0] for row in rates_rows}
@@ -1026,17 +1114,21 @@ def main(argv):
             assert x["source"].startswith("http")
             if (x["currency"], x["year"]) not in rate_keys:
                 missing_rates.append((i["slug"], x["currency"], x["year"]))
-        # headcounts: the source row's figure, exactly
-        h = i["headcounts"]
-        if r["headcount"] is None or r["headcount_year"] is None:
-            assert not h
-        else:
-            assert len(h) == 1
-            x = h[0]
+        # headcounts: the source row's figure and its extra_headcounts, exactly
+        expected = sorted(
+            ((h["headcount_year"], h["headcount"], h["headcount_basis"], h["headcount_source"])
+             for h in [r] + list(r.get("extra_headcounts") or [])
+             if h["headcount"] is not None and h["headcount_year"] is not None),
+            key=lambda e: e[0])
+        assert len(i["headcounts"]) == len(expected), i["slug"]
+        for x, e in zip(i["headcounts"], expected):
             assert (x["researchers"] is None) != (x["staff"] is None)
-            assert (x["researchers"] or x["staff"]) == r["headcount"]
-            assert (x["year"], x["basis"], x["source"]) == (
-                r["headcount_year"], r["headcount_basis"], r["headcount_source"])
+            assert (x["year"], x["researchers"] or x["staff"], x["basis"], x["source"]) == e, i["slug"]
+        # ror_id: the source's identifier, exactly
+        if r.get("ror_id"):
+            assert "https://ror.org/" + i["external_ids"]["ror"] == r["ror_id"], i["slug"]
+        else:
+            assert "ror" not in i["external_ids"], i["slug"]
         assert i["unverified_fields"] == sorted({UNVERIFIED_FIELD.get(f, f) for f in r["unverified_fields"]})
         assert all(f in RECORD_FIELDS for f in i["unverified_fields"]), i["unverified_fields"]
     for p, s in zip(programs, prog_src):
@@ -1056,7 +1148,7 @@ def main(argv):
     write_json(os.path.join(OUT, "sectors.json"), sectors)
     write_json(os.path.join(OUT, "programs.json"), programs)
     shutil.copyfile(os.path.join(source, "exchange_rates.csv"), os.path.join(OUT, "exchange_rates.csv"))
-    write_csv(os.path.join(OUT, "countries.csv"), ["code", "name", "region", "subregion", "kind"], countries)
+    write_csv(os.path.join(OUT, "countries.csv"), ["code", "name", "region", "subregion", "kind", "currency"], countries)
     write_csv(os.path.join(OUT, "currencies.csv"), ["code", "name", "minor_units"], currencies)
 
     # ---------------------------------------------------------------- report

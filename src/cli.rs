@@ -502,7 +502,7 @@ fn export_blocking(
         // from the file follows /v1/changes from here with no gap.
         let sequence = store::write::sequence_head(&mut conn).map_err(|e| e.to_string())?;
         let ids = store::institutes::ids_by_name(&mut conn).map_err(|e| e.to_string())?;
-        let rates = store::reference::rates(&mut conn).map_err(|e| e.to_string())?;
+        let rates = store::reference::rates_with_parities(&mut conn).map_err(|e| e.to_string())?;
         (ids, rates, sequence)
     };
     let matches = ids.len();

@@ -145,6 +145,11 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         if rendered > 0 {
             log::info!("documents rendered for {rendered} institutes");
         }
+        let years =
+            store::write::documents::backfill_budget_years(&mut conn).map_err(|e| e.to_string())?;
+        if years > 0 {
+            log::info!("comparable budget years recorded for {years} institutes");
+        }
     }
     {
         let data = store::seed::Dataset::embedded()?;
@@ -153,7 +158,11 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
             if let Some(report) = store::seed::seed_if_new(&mut conn, &data)
                 .map_err(|e| format!("seed failed: {e}"))?
             {
-                log::info!("new database seeded: {report}");
+                if report.kept.is_empty() {
+                    log::info!("seeded: {report}");
+                } else {
+                    log::warn!("seed upgraded: {report}");
+                }
             }
         } else if store::write::vocabulary(&mut conn)
             .map_err(|e| e.to_string())?

@@ -173,9 +173,9 @@ pub async fn get_program(
         super::params::parse_query(req.query_string(), &["currency"])?;
     let reference = path.into_inner();
     let currency = super::filters::display_currency(&state, params.currency.as_deref())?;
+    let rates = state.read.read()?.reference.rates.clone();
     let program = db(&state, move |conn| {
         let id = program_ref(conn, &reference)?;
-        let rates = reference::rates(conn)?;
         let mut program = reference::get_program(conn, &id, &rates)?
             .ok_or_else(|| not_found("programme", &reference))?;
         if let Some(c) = &currency {

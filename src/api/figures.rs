@@ -127,8 +127,8 @@ pub async fn get_budget_entry(
         path.into_inner(),
         state,
         params.currency,
-        |e, rates, c| {
-            e.converted = Some(rates.convert(e.amount, &e.currency, e.year, c));
+        |e, rates, c, country| {
+            e.converted = Some(rates.show(e.amount, &e.currency, e.year, c, country));
         },
     )
     .await
@@ -272,7 +272,7 @@ pub async fn get_headcount_entry(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     no_query(&req)?;
-    read_entry::<Headcounts>(req, path.into_inner(), state, None, |_, _, _| {}).await
+    read_entry::<Headcounts>(req, path.into_inner(), state, None, |_, _, _, _| {}).await
 }
 
 /// Add a headcount entry
@@ -392,19 +392,20 @@ async fn read_entry<F: Figures>(
     (reference, entry): (String, String),
     state: web::Data<AppState>,
     currency: Option<String>,
-    convert: impl FnOnce(&mut F::Entry, &crate::model::money::Rates, &str) + Send + 'static,
+    convert: impl FnOnce(&mut F::Entry, &crate::model::money::Rates, &str, &str) + Send + 'static,
 ) -> Result<HttpResponse, ApiError>
 where
     F::Entry: Send + 'static,
 {
     let currency = super::filters::display_currency(&state, currency.as_deref())?;
+    let rates = state.read.read()?.reference.rates.clone();
     let value = db(&state, move |conn| {
         let id = resolve(conn, &reference)?;
-        let rates = crate::store::reference::rates(conn)?;
         let mut value =
             store::get::<F>(conn, &id, &entry, &rates).map_err(map_entry_error(entry.clone()))?;
         if let Some(c) = &currency {
-            convert(&mut value, &rates, c);
+            let country = crate::store::institutes::country_of(conn, &id)?;
+            convert(&mut value, &rates, c, &country);
         }
         Ok(value)
     })

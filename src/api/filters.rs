@@ -67,7 +67,12 @@ pub struct FilterParams {
     pub budget_max: Option<String>,
     /// ISO 4217 code (default USD). Bounds `budget_min`/`budget_max` are in this currency,
     /// converted at its latest published yearly rate; money in the response is also shown in
-    /// it (`converted`), at the yearly average rate of each figure's own year.
+    /// it (`converted`), at the yearly average rate of each figure's own year. `PPP`: budgets
+    /// valued in international dollars at purchasing-power parity (each comparable budget at
+    /// its country's World Bank PPP factor of the figure's year): the bounds are in
+    /// international dollars, `sort=budget` orders by that value, `/v1/stats` adds it up,
+    /// and money is shown converted to it; an institute whose country or year has no factor
+    /// has no such value (it fails budget bounds and sorts last).
     #[param(example = "EUR", pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
     /// Only children of this institute (id or slug).
@@ -178,7 +183,10 @@ pub fn parse(params: &FilterParams, check: &mut Checker) -> RawFilter {
         .map(|c| c.trim().to_ascii_uppercase());
     if let Some(c) = &currency {
         if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            check.fail("currency", "must be an ISO 4217 code such as EUR");
+            check.fail(
+                "currency",
+                "must be an ISO 4217 code such as EUR, or PPP for international dollars",
+            );
         }
     }
     let updated_since = check.time("updated_since", params.updated_since.as_deref());
@@ -295,6 +303,7 @@ pub async fn resolve(
         }
         filter.countries = raw.countries.clone();
         let (min, max) = budget_bounds(reference, &raw, &mut check);
+        filter.ppp = raw.currency.as_deref() == Some(crate::model::money::PPP);
         if !raw.regions.is_empty() {
             let known = &reference.regions;
             let mut names = Vec::new();
@@ -369,12 +378,19 @@ pub async fn resolve(
     Ok((filter, check))
 }
 
-/// `budget_min`/`budget_max` in USD: converted from `currency` at its latest published rate.
+/// `budget_min`/`budget_max` in USD: converted from `currency` at its latest published rate
+/// (with `PPP`, in international dollars as given).
 fn budget_bounds(
     reference: &Reference,
     raw: &RawFilter,
     check: &mut Checker,
 ) -> (Option<f64>, Option<f64>) {
+    if raw.currency.as_deref() == Some(crate::model::money::PPP) {
+        return (
+            raw.budget_min.map(|a| a as f64),
+            raw.budget_max.map(|a| a as f64),
+        );
+    }
     let mut currency_ok = true;
     if let Some(c) = &raw.currency {
         currency_ok = c.len() == 3 && reference.currencies.contains(c);
@@ -412,7 +428,11 @@ fn budget_bounds(
 pub struct CurrencyParams {
     /// ISO 4217 code: every amount is also shown in this currency (`converted`), through USD
     /// at the yearly average rates of the figure's own year; a missing rate gives a null amount
-    /// and a note, never another year's rate.
+    /// and a note, never another year's rate. `PPP`: in international dollars of the figure's
+    /// year, at purchasing-power parity: the amount (taken into the local currency at the
+    /// year's market rate when it is in another) divided by the World Bank's PPP conversion
+    /// factor (`PA.NUS.PPP`) of the figure's country and year, shown in `converted.ppp`; a
+    /// country or year without a factor gives a null amount and a note.
     #[param(example = "EUR", pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
 }
@@ -424,8 +444,11 @@ pub fn display_currency(state: &AppState, raw: Option<&str>) -> Result<Option<St
     if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(ApiError::field(
             "currency",
-            "must be an ISO 4217 code such as EUR",
+            "must be an ISO 4217 code such as EUR, or PPP for international dollars",
         ));
+    }
+    if code == crate::model::money::PPP {
+        return Ok(Some(code));
     }
     if !state.read.read()?.reference.currencies.contains(&code) {
         return Err(ApiError::field(

@@ -29,7 +29,7 @@ pub struct InstitutePage {
     )]
     pub next_cursor: Option<String>,
     /// How many institutes match the filters, over all pages.
-    #[schema(example = 68)]
+    #[schema(example = 100)]
     pub total: i64,
 }
 
@@ -84,7 +84,30 @@ const EXPORT_NAMES: &[&str] = &["sort", "format", "bom"];
 const MOVED_NAMES: &[&str] = &["format", "bom"];
 
 /// Parses `sort`: known fields, each at most once.
-fn parse_sort(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
+/// The sort keys of `raw`; with `ppp` (`currency=PPP`), `budget` orders by the comparable
+/// budget in international dollars.
+fn parse_sort(check: &mut Checker, raw: &str, search: bool, ppp: bool) -> Vec<SortKey> {
+    let mut keys = sort_keys(check, raw, search);
+    if ppp {
+        for k in &mut keys {
+            if k.field == SortField::Budget {
+                k.field = SortField::BudgetPpp;
+            }
+        }
+    }
+    keys
+}
+
+/// What a cursor is bound to: the sort as written, and the valuation of budgets.
+fn cursor_sort(sort_text: &str, ppp: bool) -> String {
+    if ppp {
+        format!("{sort_text} (currency=PPP)")
+    } else {
+        sort_text.to_string()
+    }
+}
+
+fn sort_keys(check: &mut Checker, raw: &str, search: bool) -> Vec<SortKey> {
     let mut keys: Vec<SortKey> = Vec::new();
     // A '+' in a query string is a space: `sort=+budget` arrives as " budget".
     if let Some(spaced) = raw.split(',').find(|p| p.starts_with(' ')) {
@@ -180,9 +203,11 @@ pub async fn list_institutes(
         .sort
         .clone()
         .unwrap_or_else(|| default_sort(raw.has_search()).into());
-    let keys = parse_sort(&mut check, &sort_text, raw.has_search());
+    let ppp = raw.currency.as_deref() == Some(crate::model::money::PPP);
+    let keys = parse_sort(&mut check, &sort_text, raw.has_search(), ppp);
+    let bound = cursor_sort(&sort_text, ppp);
     let after = match paging.cursor.as_deref() {
-        Some(c) => match decode_cursor(c, &sort_text, &keys) {
+        Some(c) => match decode_cursor(c, &bound, &keys) {
             Ok(k) => Some(k),
             Err(e) => {
                 check.errors.extend(e.to_problem().errors);
@@ -193,7 +218,7 @@ pub async fn list_institutes(
     };
     let (filter, display, rates) = settle(&state, raw, check).await?;
     let (answer, docs) = page(&state, &filter, &keys, after.as_ref(), limit as usize).await?;
-    let next_cursor = answer.next.as_ref().map(|k| encode_cursor(&sort_text, k));
+    let next_cursor = answer.next.as_ref().map(|k| encode_cursor(&bound, k));
     let mut items = Vec::with_capacity(docs.len());
     for doc in docs {
         items.push(match &display {
@@ -299,7 +324,8 @@ pub async fn export_institutes(
         .sort
         .clone()
         .unwrap_or_else(|| default_sort(raw.has_search()).into());
-    let keys = parse_sort(&mut check, &sort_text, raw.has_search());
+    let ppp = raw.currency.as_deref() == Some(crate::model::money::PPP);
+    let keys = parse_sort(&mut check, &sort_text, raw.has_search(), ppp);
     let format = match export::negotiate(&req, options.format.as_deref()) {
         Ok(f) => f,
         Err(e @ ApiError::NotAcceptable(_)) => return Err(e),
@@ -614,7 +640,7 @@ pub async fn get_budgets(
         let mut series =
             store::budget_series(conn, &id, &rates)?.ok_or_else(|| not_found(&reference))?;
         if let Some(c) = &currency {
-            series.convert_money(&rates, c);
+            series.convert_money(&rates, c, &store::country_of(conn, &id)?);
         }
         Ok(series)
     })

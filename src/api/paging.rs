@@ -82,8 +82,8 @@ pub fn decode_cursor(raw: &str, sort: &str, keys: &[SortKey]) -> Result<Keyset, 
             (SortField::Founded | SortField::Headcount, SortValue::Int(_) | SortValue::Null) => {
                 true
             }
-            (SortField::Budget, SortValue::Float(f)) => f.is_finite(),
-            (SortField::Budget, SortValue::Null) => true,
+            (SortField::Budget | SortField::BudgetPpp, SortValue::Float(f)) => f.is_finite(),
+            (SortField::Budget | SortField::BudgetPpp, SortValue::Null) => true,
             (SortField::Updated | SortField::Created, SortValue::Time(_)) => true,
             _ => false,
         });

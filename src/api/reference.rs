@@ -340,6 +340,7 @@ pub async fn list_programs(
         .map(|c| c.to_ascii_uppercase())
         .collect();
     let currency = super::filters::display_currency(&state, query.currency.as_deref());
+    let rates = state.read.read()?.reference.rates.clone();
     let (items, next_cursor, total) = db(&state, move |conn| {
         if !jurisdictions.is_empty() {
             let known = store::country_codes(conn)?;
@@ -358,7 +359,6 @@ pub async fn list_programs(
             }
         };
         check.finish()?;
-        let rates = store::rates(conn)?;
         let all = store::programs_of(conn, &jurisdictions, &rates)?;
         // Latest announcement first: the year's complement sorts descending as text.
         let (mut items, next, total) = page_in_memory(

@@ -7,7 +7,7 @@ use super::preconditions::SEQUENCE;
 use super::AppState;
 use crate::error::ApiError;
 use crate::model::money::RateUsed;
-use crate::model::stats::Group;
+use crate::model::stats::{Group, GroupIndicators};
 use crate::read::aggregates;
 use crate::read::query::GroupBy;
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -34,14 +34,15 @@ pub struct StatsReport {
     /// The grouping asked for.
     #[schema(example = "country")]
     pub group_by: String,
-    /// ISO 4217 code that budgets are given in.
+    /// ISO 4217 code that budgets are given in, or `PPP` (international dollars).
     #[schema(example = "USD")]
     pub currency: String,
     /// The rate budgets were converted with from their comparable USD values: the latest
-    /// published yearly average of `currency` (1 for USD).
-    pub rate: RateUsed,
+    /// published yearly average of `currency` (1 for USD); null with `currency=PPP`, where
+    /// each budget is valued at its own country's and year's PPP factor instead.
+    pub rate: Option<RateUsed>,
     /// Institutes matching the filters.
-    #[schema(example = 68)]
+    #[schema(example = 100)]
     pub count: i64,
     /// Every group, largest first; the group of institutes without a value (null key) last
     /// among equals.
@@ -54,7 +55,10 @@ pub struct StatsReport {
 /// the number of institutes, and the total and median of their latest headcount and of their
 /// latest comparable budget (annual, else annualized multi-year), in `currency`. No group is
 /// left out. Budgets are compared in USD at each figure's own year's rate, then shown in
-/// `currency` at its latest yearly rate (`rate`).
+/// `currency` at its latest yearly rate (`rate`); with `currency=PPP`, in international
+/// dollars, each at its country's PPP factor of its year. Grouped by country or region, each
+/// group also has its population and GDP and its budget total per inhabitant and as a share
+/// of GDP (`indicators`).
 #[utoipa::path(
     tag = "institutes",
     operation_id = "getStats",
@@ -96,8 +100,13 @@ pub async fn get_stats(
     let currency = raw.currency.clone().unwrap_or_else(|| "USD".into());
     let min_sequence = raw.min_sequence;
     let (filter, mut check) = filters::resolve(&state, raw, check).await?;
-    let rate = state.read.read()?.reference.rates.latest_rate(&currency);
-    if rate.is_none() && check.errors.iter().all(|e| e.field != "currency") {
+    let ppp = currency == crate::model::money::PPP;
+    let rate = if ppp {
+        None
+    } else {
+        state.read.read()?.reference.rates.latest_rate(&currency)
+    };
+    if !ppp && rate.is_none() && check.errors.iter().all(|e| e.field != "currency") {
         check.fail(
             "currency",
             format!("no exchange rate is known for '{currency}'; see /v1/exchange-rates"),
@@ -105,7 +114,7 @@ pub async fn get_stats(
     }
     check.finish()?;
     consistency::reach(&state, min_sequence).await?;
-    let (Some((by, name)), Some(rate)) = (group_by, rate) else {
+    let (Some((by, name)), true) = (group_by, ppp || rate.is_some()) else {
         return Err(ApiError::Internal(
             "stats checked without a grouping".into(),
         ));
@@ -114,13 +123,25 @@ pub async fn get_stats(
         let read = state.read.read()?;
         let sequence = state.read.sequence();
         let (set, _) = state.read.matching(&read, &filter)?;
-        let acc = aggregates::group(&read, &set, by);
-        let groups = acc.finish(rate.units_per_usd, |k| match by {
-            GroupBy::FoundedDecade => Some(format!("{k}s")),
-            GroupBy::Country => read.reference.countries.get(k).map(|c| c.name.clone()),
-            GroupBy::Sector => read.reference.sectors.get(k).map(|s| s.name.clone()),
-            _ => Some(k.to_string()),
-        });
+        let acc = aggregates::group(&read, &set, by, ppp);
+        let units = rate.as_ref().map_or(1.0, |r| r.units_per_usd);
+        let measure = |k: &str, total: Option<f64>, usd: Option<f64>| match by {
+            GroupBy::Country | GroupBy::Region => {
+                let (people, gdp, year) = aggregates::people_and_gdp(&read, by, k);
+                Some(GroupIndicators::measure(people, gdp, year, total, usd))
+            }
+            _ => None,
+        };
+        let groups = acc.finish(
+            units,
+            |k| match by {
+                GroupBy::FoundedDecade => Some(format!("{k}s")),
+                GroupBy::Country => read.reference.countries.get(k).map(|c| c.name.clone()),
+                GroupBy::Sector => read.reference.sectors.get(k).map(|s| s.name.clone()),
+                _ => Some(k.to_string()),
+            },
+            measure,
+        );
         let report = StatsReport {
             group_by: name,
             currency,

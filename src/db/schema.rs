@@ -7,6 +7,7 @@ diesel::table! {
         region -> Text,
         subregion -> Text,
         kind -> Text,
+        currency -> Nullable<Text>,
     }
 }
 
@@ -49,6 +50,7 @@ diesel::table! {
         latest_researchers -> Nullable<Integer>,
         latest_staff -> Nullable<Integer>,
         comparable_budget_usd -> Nullable<Double>,
+        comparable_budget_year -> Nullable<Integer>,
         headcount -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,

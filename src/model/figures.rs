@@ -132,10 +132,11 @@ pub struct BudgetSeries {
 }
 
 impl BudgetSeries {
-    /// Adds every entry's amount in `currency` (`?currency=`).
-    pub fn convert_money(&mut self, rates: &Rates, currency: &str) {
+    /// Adds every entry's amount in `currency` (`?currency=`; `PPP` for international dollars
+    /// at the purchasing-power factor of `country`, the institute's).
+    pub fn convert_money(&mut self, rates: &Rates, currency: &str, country: &str) {
         for e in &mut self.items {
-            e.converted = Some(rates.convert(e.amount, &e.currency, e.year, currency));
+            e.converted = Some(rates.show(e.amount, &e.currency, e.year, currency, country));
         }
     }
 }
@@ -243,6 +244,8 @@ pub struct Derived {
     pub staff: Option<i32>,
     pub headcount: Option<i32>,
     pub budget_usd: Option<f64>,
+    /// The comparable budget's year (what its purchasing-power value depends on).
+    pub budget_year: Option<i32>,
 }
 
 impl Derived {
@@ -250,14 +253,15 @@ impl Derived {
         let latest = headcounts.iter().max_by_key(|e| e.year);
         let researchers = latest.and_then(|h| h.researchers);
         let staff = latest.and_then(|h| h.staff);
+        let comparable = latest_budget(budgets, rates)
+            .filter(|b| b.comparable)
+            .and_then(|b| b.usd.amount_usd.map(|usd| (usd as f64, b.year)));
         Derived {
             researchers,
             staff,
             headcount: researchers.or(staff),
-            budget_usd: latest_budget(budgets, rates)
-                .filter(|b| b.comparable)
-                .and_then(|b| b.usd.amount_usd)
-                .map(|usd| usd as f64),
+            budget_usd: comparable.map(|(usd, _)| usd),
+            budget_year: comparable.map(|(_, year)| year),
         }
     }
 }

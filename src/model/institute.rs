@@ -156,10 +156,11 @@ pub struct Descendant {
 }
 
 impl Institute {
-    /// Adds the latest budget's amount in `currency` (`?currency=`).
+    /// Adds the latest budget's amount in `currency` (`?currency=`; `PPP` for international
+    /// dollars at the institute's country's purchasing-power factor).
     pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
         if let Some(b) = &mut self.latest_budget {
-            b.converted = Some(rates.convert(b.amount, &b.currency, b.year, currency));
+            b.converted = Some(rates.show(b.amount, &b.currency, b.year, currency, &self.country));
         }
     }
 }

@@ -2,7 +2,12 @@
 
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use utoipa::ToSchema;
+
+/// The display "currency" that asks for international dollars: amounts converted at
+/// purchasing-power parity (`?currency=PPP`).
+pub const PPP: &str = "PPP";
 
 /// The rate a conversion used.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, serde::Deserialize)]
@@ -50,18 +55,173 @@ pub struct Converted {
     /// Why `amount` is null; null when it is not.
     #[schema(example = json!(null))]
     pub note: Option<String>,
+    /// With `currency=PPP`: the purchasing-power factor used (or, when `amount` is null
+    /// because a market rate is missing, the one that would have been); null otherwise.
+    pub ppp: Option<PppFactor>,
 }
 
-/// The yearly average rates, keyed by currency and year.
+/// The purchasing-power parity factor a conversion to international dollars used: the
+/// figure's amount, in the local currency of `country` (at the year's average market rate when
+/// the figure is in another currency), divided by `lcu_per_intl_dollar`.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, serde::Deserialize)]
+pub struct PppFactor {
+    /// The country whose price level was used: the institute's country, the programme's
+    /// jurisdiction, the country summarised.
+    #[schema(example = "GB")]
+    pub country: String,
+    /// The factor's year: the figure's own year (never another year's).
+    #[schema(example = 2025)]
+    pub year: i32,
+    /// Local currency units per international dollar (World Bank `PA.NUS.PPP`, PPP
+    /// conversion factor for GDP).
+    #[schema(example = 0.677133)]
+    pub lcu_per_intl_dollar: f64,
+    /// ISO 4217 code of the country's currency, the factor's local currency unit.
+    #[schema(example = "GBP")]
+    pub local_currency: String,
+    /// Units of `local_currency` per unit of the figure's currency, the year's average
+    /// market rate (1 when the figure is in the local currency).
+    #[schema(example = 0.000517)]
+    pub market_rate: Option<f64>,
+    /// Where the factor comes from.
+    #[schema(example = "World Bank, World Development Indicators (PA.NUS.PPP), CC BY 4.0")]
+    pub source: String,
+}
+
+/// Purchasing-power parity factors by country and year, with each country's currency.
+#[derive(Debug, Clone, Default)]
+pub struct Parities {
+    /// (country, year) -> (local currency units per international dollar, source).
+    pub factors: HashMap<(String, i32), (f64, String)>,
+    /// Country -> ISO 4217 code of its currency.
+    pub currency_of: HashMap<String, String>,
+}
+
+/// The yearly average rates, keyed by currency and year, and the purchasing-power factors
+/// (cheap to clone: both are shared).
 #[derive(Debug, Clone, Default)]
 pub struct Rates {
-    by_key: HashMap<(String, i32), f64>,
+    by_key: Arc<HashMap<(String, i32), f64>>,
+    parities: Arc<Parities>,
 }
 
 impl Rates {
     pub fn from_rows(rows: Vec<(String, i32, f64)>) -> Rates {
         Rates {
-            by_key: rows.into_iter().map(|(c, y, r)| ((c, y), r)).collect(),
+            by_key: Arc::new(rows.into_iter().map(|(c, y, r)| ((c, y), r)).collect()),
+            parities: Arc::default(),
+        }
+    }
+
+    /// These rates with purchasing-power factors.
+    pub fn with_parities(mut self, parities: Parities) -> Rates {
+        self.parities = Arc::new(parities);
+        self
+    }
+
+    /// An amount in USD of `year` in international dollars of that year at the purchasing-power
+    /// factor of `country` (taken into its currency at the year's average rate); none without
+    /// the country's currency, its rate or its factor.
+    pub fn usd_to_ppp(&self, usd: f64, year: i32, country: &str) -> Option<f64> {
+        let local = self.parities.currency_of.get(country)?;
+        let (factor, _) = self.parities.factors.get(&(country.to_string(), year))?;
+        Some(usd * self.units_per_usd(local, year)? / factor)
+    }
+
+    /// The latest year with a purchasing-power factor for `country`.
+    pub fn latest_ppp_year(&self, country: &str) -> Option<i32> {
+        self.parities
+            .factors
+            .keys()
+            .filter(|(c, _)| c == country)
+            .map(|(_, y)| *y)
+            .max()
+    }
+
+    /// Shows an amount of `from` in `year`, of a figure about `country`, in `to`: a currency at
+    /// market rates, or international dollars when `to` is [`PPP`].
+    pub fn show(&self, amount: i64, from: &str, year: i32, to: &str, country: &str) -> Converted {
+        if to == PPP {
+            self.to_ppp(amount, from, year, country)
+        } else {
+            self.convert(amount, from, year, to)
+        }
+    }
+
+    /// Converts an amount of `from` in `year` into international dollars of that year with
+    /// the purchasing-power factor of `country` (the amount first taken into the country's
+    /// currency at the year's average market rates when it is in another).
+    pub fn to_ppp(&self, amount: i64, from: &str, year: i32, country: &str) -> Converted {
+        let fail = |note: String, ppp: Option<PppFactor>| Converted {
+            currency: PPP.to_string(),
+            amount: None,
+            year,
+            rate: None,
+            note: Some(note),
+            ppp,
+        };
+        let Some(local) = self.parities.currency_of.get(country) else {
+            return fail(
+                format!(
+                    "no currency is known for {country}, so no purchasing-power factor applies"
+                ),
+                None,
+            );
+        };
+        let Some((factor, source)) = self.parities.factors.get(&(country.to_string(), year)) else {
+            return fail(
+                format!(
+                    "no {year} purchasing-power factor is known for {country} (World Bank \
+                     PA.NUS.PPP); see /v1/countries/{country}/indicators"
+                ),
+                None,
+            );
+        };
+        let market = if from == local {
+            Some(1.0)
+        } else {
+            match (
+                self.units_per_usd(from, year),
+                self.units_per_usd(local, year),
+            ) {
+                (Some(f), Some(l)) => Some(l / f),
+                _ => None,
+            }
+        };
+        let factor_used = PppFactor {
+            country: country.to_string(),
+            year,
+            lcu_per_intl_dollar: *factor,
+            local_currency: local.clone(),
+            market_rate: market,
+            source: source.clone(),
+        };
+        match market {
+            Some(m) => {
+                let rate = m / factor;
+                Converted {
+                    currency: PPP.to_string(),
+                    amount: Some((amount as f64 * rate).round() as i64),
+                    year,
+                    rate: Some(rate),
+                    note: None,
+                    ppp: Some(factor_used),
+                }
+            }
+            None => {
+                let code = if self.units_per_usd(from, year).is_none() {
+                    from
+                } else {
+                    local
+                };
+                fail(
+                    format!(
+                        "no {year} average rate is known for {code} to take the amount into \
+                         {local}; see /v1/exchange-rates"
+                    ),
+                    Some(factor_used),
+                )
+            }
         }
     }
 
@@ -123,6 +283,7 @@ impl Rates {
                 year,
                 rate: Some(r),
                 note: None,
+                ppp: None,
             },
             Err(note) => Converted {
                 currency: to.to_string(),
@@ -130,6 +291,7 @@ impl Rates {
                 year,
                 rate: None,
                 note: Some(note),
+                ppp: None,
             },
         }
     }

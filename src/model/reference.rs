@@ -35,6 +35,10 @@ pub struct CountrySummary {
     /// UN M49 sub-region.
     #[schema(example = "Northern America")]
     pub subregion: String,
+    /// ISO 4217 code of the country's own currency (the local currency its PPP factor is
+    /// stated in); null where it has no single one.
+    #[schema(example = "CAD")]
+    pub currency: Option<String>,
     /// Number of active institutes.
     #[schema(example = 7)]
     pub institutes: i64,
@@ -69,21 +73,53 @@ pub struct CountrySummary {
     #[schema(example = 0.001021)]
     pub budget_share_of_gdp_percent: Option<f64>,
     /// With `?currency=` and a budget total: `total_budget_usd` in that currency, at its latest
-    /// yearly rate.
+    /// yearly rate; with `currency=PPP`, in international dollars: the sum of each budget at
+    /// the country's PPP factor of its own year (`ppp` shows the latest factor).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_budget: Option<super::money::Converted>,
+    /// The same total in international dollars: each budget at its country's PPP factor of
+    /// its own year (what `currency=PPP` shows).
+    #[serde(skip)]
+    pub total_budget_ppp: Option<f64>,
 }
 
 impl CountrySummary {
-    /// Adds the budget total in `currency`, at that currency's latest yearly rate.
+    /// Adds the budget total in `currency`, at that currency's latest yearly rate (`PPP`:
+    /// in international dollars, each budget at the PPP factor of its own year, as
+    /// `/v1/stats?currency=PPP` adds them up).
     pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
-        let year = rates
-            .latest_rate(currency)
-            .map(|r| r.year)
-            .unwrap_or_else(|| chrono::Datelike::year(&chrono::Utc::now()));
+        let now = chrono::Datelike::year(&chrono::Utc::now());
+        if currency == super::money::PPP {
+            let year = rates.latest_ppp_year(&self.code).unwrap_or(now);
+            self.total_budget = self.total_budget_usd.map(|usd| {
+                let mut shown = rates.show(usd, "USD", year, currency, &self.code);
+                match self.total_budget_ppp {
+                    Some(total) => {
+                        shown.amount = Some(total.round() as i64);
+                        shown.rate = (usd > 0).then(|| total / usd as f64);
+                        shown.note = Some(format!(
+                            "the sum of each budget at the PPP factor of its own year; \
+                             `rate` is international dollars per US dollar over the total, and \
+                             `ppp` the country's factor of {year}"
+                        ));
+                    }
+                    None => {
+                        shown.amount = None;
+                        shown.rate = None;
+                        shown.note = Some(format!(
+                            "no budget of {} has a PPP factor for its year",
+                            self.code
+                        ));
+                    }
+                }
+                shown
+            });
+            return;
+        }
+        let year = rates.latest_rate(currency).map(|r| r.year).unwrap_or(now);
         self.total_budget = self
             .total_budget_usd
-            .map(|usd| rates.convert(usd, "USD", year, currency));
+            .map(|usd| rates.show(usd, "USD", year, currency, &self.code));
     }
 }
 
@@ -229,6 +265,10 @@ pub struct Program {
     /// that, of the latest year before it); null when the USD amount or a GDP is not known.
     /// The whole amount, over whatever period it covers.
     pub share_of_gdp: Option<ShareOfGdp>,
+    /// The amount spread evenly over its period, where `period` states one ("5 years",
+    /// "2024–2027", "to 2025", "through 2029", "13-year horizon"); null where it does not
+    /// ("multi-year", "coming years").
+    pub annualized: Option<Annualized>,
     /// When the record was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
     /// When the record last changed (RFC 3339, UTC).
@@ -249,6 +289,71 @@ pub struct PerInhabitant {
     /// The year of that population.
     #[schema(example = 2024)]
     pub year: i32,
+}
+
+/// A programme's amount per year of its period, measured like the whole amount.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Annualized {
+    /// The years the amount covers, as read from `period`.
+    #[schema(example = 5)]
+    pub years: i32,
+    /// The amount per year, in major units of the programme's currency.
+    #[schema(example = 30000000000000_i64)]
+    pub amount: i64,
+    /// The USD amount per year; null when the USD amount is not known.
+    #[schema(example = 21090508158_i64)]
+    pub amount_usd: Option<i64>,
+    /// The USD amount per year per inhabitant (same population and year as `per_inhabitant`),
+    /// to the cent.
+    #[schema(example = 408.06)]
+    pub usd_per_inhabitant: Option<f64>,
+    /// The USD amount per year as a share of GDP (same GDP and year as `share_of_gdp`), in per
+    /// cent to four decimals.
+    #[schema(example = 1.1264)]
+    pub share_of_gdp_percent: Option<f64>,
+}
+
+/// The number of years a programme's period covers, read from the source's words: a year
+/// range ("2024–2027": 4), a count ("5 years", "13-year horizon", "up to 4 years"), or an end
+/// year counted from the year announced ("to FY2030", "through 2029"); the first such
+/// expression in the text decides. None when the text states none.
+pub fn period_years(period: &str, announced: i32) -> Option<i32> {
+    type Read = fn(&regex::Captures, i32) -> Option<i32>;
+    static PATTERNS: std::sync::LazyLock<Vec<(regex::Regex, Read)>> =
+        std::sync::LazyLock::new(|| {
+            let patterns: [(&str, Read); 3] = [
+                (
+                    r"\b((?:19|20)\d\d)\s*[–—-]\s*((?:19|20)\d\d)\b",
+                    |c, _| {
+                        let (a, b): (i32, i32) = (c[1].parse().ok()?, c[2].parse().ok()?);
+                        (b >= a).then_some(b - a + 1)
+                    },
+                ),
+                (r"\b(\d{1,2})[ -]years?\b", |c, _| c[1].parse().ok()),
+                (
+                    r"\b(?:to|through|until|by)\s+(?:fy\s*)?((?:19|20)\d\d)\b",
+                    |c, announced| {
+                        let end: i32 = c[1].parse().ok()?;
+                        (end >= announced).then_some(end - announced + 1)
+                    },
+                ),
+            ];
+            patterns
+                .into_iter()
+                .map(|(p, read)| (regex::Regex::new(p).expect("a valid pattern"), read))
+                .collect()
+        });
+    let text = period.to_lowercase();
+    PATTERNS
+        .iter()
+        .filter_map(|(re, years)| {
+            let c = re.captures(&text)?;
+            let at = c.get(0)?.start();
+            Some((at, years(&c, announced)?))
+        })
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, years)| years)
+        .filter(|years| (1..=50).contains(years))
 }
 
 /// A programme's amount as a share of GDP.
@@ -292,6 +397,26 @@ impl Program {
                 .max_by_key(|(year, _)| *year)
         };
         let usd = self.usd.amount_usd.map(|a| a as f64);
+        let population = of_year(&|r| r.population.map(|p| p as f64));
+        let gdp = of_year(&|r| r.gdp_current_usd);
+        self.annualized = self
+            .period
+            .as_deref()
+            .and_then(|p| period_years(p, self.announced))
+            .map(|years| {
+                let per_year_usd = usd.map(|u| u / f64::from(years));
+                Annualized {
+                    years,
+                    amount: (self.amount as f64 / f64::from(years)).round() as i64,
+                    amount_usd: per_year_usd.map(|u| u.round() as i64),
+                    usd_per_inhabitant: per_year_usd
+                        .zip(population)
+                        .map(|(u, (_, p))| (u / p * 100.0).round() / 100.0),
+                    share_of_gdp_percent: per_year_usd
+                        .zip(gdp)
+                        .map(|(u, (_, g))| (u / g * 100.0 * 10_000.0).round() / 10_000.0),
+                }
+            });
         self.per_inhabitant = usd.and_then(|usd| {
             let (year, population) = of_year(&|r| r.population.map(|p| p as f64))?;
             Some(PerInhabitant {
@@ -310,8 +435,50 @@ impl Program {
         });
     }
 
-    /// Adds the amount in `currency` (`?currency=`), at the rates of the year announced.
+    /// Adds the amount in `currency` (`?currency=`), at the rates of the year announced
+    /// (`PPP`: international dollars at the jurisdiction's purchasing-power factor).
     pub fn convert_money(&mut self, rates: &super::money::Rates, currency: &str) {
-        self.converted = Some(rates.convert(self.amount, &self.currency, self.announced, currency));
+        self.converted = Some(rates.show(
+            self.amount,
+            &self.currency,
+            self.announced,
+            currency,
+            &self.jurisdiction,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::period_years;
+
+    #[test]
+    fn periods_read_from_the_sources_words() {
+        for (text, announced, years) in [
+            ("5 years; ₩30tn in 2026 incl. ₩6tn for AI", 2025, Some(5)),
+            ("up to 4 years (initial US$100bn)", 2025, Some(4)),
+            ("2024–2027", 2024, Some(4)),
+            ("2025–2030 ('more than S$1bn')", 2026, Some(6)),
+            ("10 years from 2021-22", 2021, Some(10)),
+            ("13-year horizon", 2025, Some(13)),
+            ("to 2025 (strategy adopted 15 Nov 2018)", 2018, Some(8)),
+            ("through 2029 (total incl. partner funding)", 2019, Some(11)),
+            // The first expression decides: the period is to FY2030, not the 10 years of
+            // the wider ¥50tn aim.
+            (
+                "to FY2030; aims to catalyse ¥50tn public+private over 10 years",
+                2024,
+                Some(7),
+            ),
+            ("'coming years'", 2025, None),
+            (
+                "multi-year; incl. €20bn for four AI gigafactories",
+                2025,
+                None,
+            ),
+            ("to 2020", 2024, None),
+        ] {
+            assert_eq!(period_years(text, announced), years, "{text}");
+        }
     }
 }

@@ -60,13 +60,70 @@ pub struct Group {
     pub headcount: Summary,
     /// Latest comparable budget (annual, else annualized), in the response's `currency`.
     pub budget: Summary,
+    /// With `group_by=country` or `region`: the group's population and GDP, and its budget
+    /// total per inhabitant and as a share of GDP; null for other groupings and the keyless
+    /// group.
+    pub indicators: Option<GroupIndicators>,
 }
 
-/// Accumulates `(group, headcount, budget in USD)` rows, an institute possibly in several
-/// groups.
+/// A country's or region's population and GDP, and its institutes' budget total measured
+/// against them.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct GroupIndicators {
+    /// Inhabitants: the country's latest population, or the sum of the latest populations of
+    /// the region's countries (the European Union aggregate left out); null when none is known.
+    #[schema(example = 69487000)]
+    pub population: Option<i64>,
+    /// GDP in current US dollars, likewise.
+    #[schema(example = 4002587541846.01_f64)]
+    pub gdp_current_usd: Option<f64>,
+    /// The year of those figures: for a region, the oldest of its countries' latest years.
+    #[schema(example = 2025)]
+    pub year: Option<i32>,
+    /// The group's budget total per inhabitant, in the response's `currency`, to four
+    /// decimals; null without a total or a population.
+    #[schema(example = 0.9527)]
+    pub budget_per_inhabitant: Option<f64>,
+    /// The group's budget total in US dollars (each figure at its own year's rate) as a share
+    /// of GDP, in per cent to six decimals; null without a total or a GDP.
+    #[schema(example = 0.001654)]
+    pub budget_share_of_gdp_percent: Option<f64>,
+}
+
+impl GroupIndicators {
+    /// Measures a budget total (in the response's currency, and in USD) against population
+    /// and GDP.
+    pub fn measure(
+        population: Option<i64>,
+        gdp_current_usd: Option<f64>,
+        year: Option<i32>,
+        total: Option<f64>,
+        total_usd: Option<f64>,
+    ) -> GroupIndicators {
+        GroupIndicators {
+            budget_per_inhabitant: match (total, population) {
+                (Some(t), Some(p)) if p > 0 => Some((t / p as f64 * 1e4).round() / 1e4),
+                _ => None,
+            },
+            budget_share_of_gdp_percent: match (total_usd, gdp_current_usd) {
+                (Some(t), Some(g)) if g > 0.0 => Some((t / g * 100.0 * 1e6).round() / 1e6),
+                _ => None,
+            },
+            population,
+            gdp_current_usd,
+            year,
+        }
+    }
+}
+
+/// One group's count, headcounts, budgets (in USD, or international dollars) and total of
+/// budgets in USD.
+type Values = (i64, Vec<f64>, Vec<f64>, Option<f64>);
+
+/// Accumulates `(group, headcount, budget)` rows, an institute possibly in several groups.
 #[derive(Default)]
 pub struct Accumulator {
-    groups: BTreeMap<Option<String>, (i64, Vec<f64>, Vec<f64>)>,
+    groups: BTreeMap<Option<String>, Values>,
 }
 
 impl Accumulator {
@@ -78,6 +135,7 @@ impl Accumulator {
         }
         if let Some(b) = budget_usd {
             g.2.push(b);
+            g.3 = Some(g.3.unwrap_or(0.0) + b);
         }
     }
 
@@ -88,26 +146,43 @@ impl Accumulator {
         key: Option<String>,
         count: i64,
         headcounts: Vec<f64>,
-        budgets_usd: Vec<f64>,
+        budgets: Vec<f64>,
+        total_usd: Option<f64>,
     ) {
         let g = self.groups.entry(key).or_default();
         g.0 += count;
         g.1.extend(headcounts);
-        g.2.extend(budgets_usd);
+        g.2.extend(budgets);
+        if let Some(t) = total_usd {
+            g.3 = Some(g.3.unwrap_or(0.0) + t);
+        }
     }
 
     /// The groups, largest first (then by key, the keyless group last), with budgets
-    /// converted from USD at `units_per_usd` and labelled by `label`.
-    pub fn finish(self, units_per_usd: f64, label: impl Fn(&str) -> Option<String>) -> Vec<Group> {
+    /// multiplied by `units_per_usd` (1 for budgets in international dollars), labelled by
+    /// `label` and measured by `indicators` (given the key, the budget total as shown and the
+    /// total in USD).
+    pub fn finish(
+        self,
+        units_per_usd: f64,
+        label: impl Fn(&str) -> Option<String>,
+        indicators: impl Fn(&str, Option<f64>, Option<f64>) -> Option<GroupIndicators>,
+    ) -> Vec<Group> {
         let mut out: Vec<Group> = self
             .groups
             .into_iter()
-            .map(|(key, (count, heads, budgets))| Group {
-                label: key.as_deref().and_then(&label),
-                key,
-                count,
-                headcount: Summary::of(heads),
-                budget: Summary::of(budgets.into_iter().map(|b| b * units_per_usd).collect()),
+            .map(|(key, (count, heads, budgets, total_usd))| {
+                let budget = Summary::of(budgets.into_iter().map(|b| b * units_per_usd).collect());
+                Group {
+                    label: key.as_deref().and_then(&label),
+                    indicators: key
+                        .as_deref()
+                        .and_then(|k| indicators(k, budget.total.map(|t| t as f64), total_usd)),
+                    key,
+                    count,
+                    headcount: Summary::of(heads),
+                    budget,
+                }
             })
             .collect();
         out.sort_by(|a, b| {
@@ -133,7 +208,7 @@ mod tests {
         acc.add(Some("CA".into()), Some(5), Some(50.0));
         acc.add(None, None, None);
         acc.add(None, None, None);
-        let groups = acc.finish(2.0, |k| Some(format!("<{k}>")));
+        let groups = acc.finish(2.0, |k| Some(format!("<{k}>")), |_, _, _| None);
         assert_eq!(groups[0].key.as_deref(), Some("GB"));
         assert_eq!(groups[0].label.as_deref(), Some("<GB>"));
         assert_eq!(groups[0].count, 3);

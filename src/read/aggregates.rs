@@ -11,9 +11,12 @@ use std::collections::HashMap;
 
 /// Groups the rows of `set` by `by` into an accumulator (an institute counts in each of its
 /// sectors; one without a sector or founding year falls in the keyless group).
-pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy) -> Accumulator {
+/// With `ppp`, budgets are their international-dollar values; each group also adds up its
+/// budgets in USD.
+pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy, ppp: bool) -> Accumulator {
     // Small integer keys while counting; names only for the groups found.
-    let mut groups: HashMap<i64, (i64, Vec<f64>, Vec<f64>)> = HashMap::new();
+    type Values = (i64, Vec<f64>, Vec<f64>, Option<f64>);
+    let mut groups: HashMap<i64, Values> = HashMap::new();
     const NONE: i64 = i64::MIN;
     let table = &state.table;
     // Region names, numbered as met, and each interned country's region number.
@@ -41,8 +44,11 @@ pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy) -> Accumulator {
             if let Some(h) = row.headcount {
                 g.1.push(f64::from(h));
             }
-            if let Some(b) = row.budget_usd {
+            if let Some(b) = if ppp { row.budget_ppp } else { row.budget_usd } {
                 g.2.push(b);
+            }
+            if let Some(b) = row.budget_usd {
+                g.3 = Some(g.3.unwrap_or(0.0) + b);
             }
         };
         match by {
@@ -64,7 +70,7 @@ pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy) -> Accumulator {
     }
     let kinds = crate::model::institute::InstituteKind::ALL;
     let mut acc = Accumulator::default();
-    for (key, (count, heads, budgets)) in groups {
+    for (key, (count, heads, budgets, total_usd)) in groups {
         let name = (key != NONE).then(|| match by {
             GroupBy::Country => table.country_names.name(key as u16).to_string(),
             GroupBy::Region => regions
@@ -79,9 +85,45 @@ pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy) -> Accumulator {
                 .map_or_else(String::new, |k| k.as_str().to_string()),
             GroupBy::FoundedDecade => key.to_string(),
         });
-        acc.add_group(name, count, heads, budgets);
+        acc.add_group(name, count, heads, budgets, total_usd);
     }
     acc
+}
+
+/// A country's latest population and GDP with their year, or a region's (the sums over its
+/// countries, the European Union aggregate left out, with the oldest year used).
+pub fn people_and_gdp(
+    state: &State,
+    by: GroupBy,
+    key: &str,
+) -> (Option<i64>, Option<f64>, Option<i32>) {
+    let codes: Vec<&str> = match by {
+        GroupBy::Country => vec![key],
+        GroupBy::Region => state
+            .reference
+            .countries
+            .values()
+            .filter(|c| c.kind != "union" && c.region == key)
+            .map(|c| c.code.as_str())
+            .collect(),
+        _ => return (None, None, None),
+    };
+    let (mut people, mut gdp, mut year): (Option<i64>, Option<f64>, Option<i32>) =
+        (None, None, None);
+    for code in codes {
+        let Some(latest) = state.reference.indicators.get(code) else {
+            continue;
+        };
+        if let Some(p) = &latest.population {
+            people = Some(people.unwrap_or(0) + p.value as i64);
+            year = Some(year.map_or(p.year, |y| y.min(p.year)));
+        }
+        if let Some(g) = &latest.gdp_current_usd {
+            gdp = Some(gdp.unwrap_or(0.0) + g.value);
+            year = Some(year.map_or(g.year, |y| y.min(g.year)));
+        }
+    }
+    (people, gdp, year)
 }
 
 /// How many active institutes hold each sector of the vocabulary.
@@ -127,12 +169,14 @@ pub fn country_summary(state: &State, code: &str) -> Option<CountrySummary> {
         name: country.name.clone(),
         region: country.region.clone(),
         subregion: country.subregion.clone(),
+        currency: country.currency.clone(),
         institutes: totals.institutes,
         total_researchers: totals.researchers,
         total_staff: totals.staff,
         institutes_with_headcount: totals.with_headcount,
         total_budget_usd: (totals.with_budget > 0).then(|| totals.budget_usd.round() as i64),
         total_budget: None,
+        total_budget_ppp: (totals.with_budget_ppp > 0).then_some(totals.budget_ppp),
         institutes_with_budget: totals.with_budget,
         programs: state.reference.programs.get(code).copied().unwrap_or(0),
     })

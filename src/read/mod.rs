@@ -170,7 +170,7 @@ impl ReadModel {
         let head = store::write::sequence_head(conn)?;
         let all = store::projection::institutes(conn, None)?;
         let reference = Reference::of(store::projection::reference(conn)?);
-        let table = Table::build(&all);
+        let table = Table::build(&all, reference.rates.clone());
         let search = SearchIndex::new()?;
         search.write(
             table
@@ -244,6 +244,7 @@ impl ReadModel {
                 let mut state = self.state.write().map_err(|_| ReadError::Poisoned)?;
                 let state = &mut *state;
                 if let Some(r) = reference {
+                    state.table.revalue(r.rates.clone());
                     state.reference = r;
                 }
                 let (live, gone) = state.table.apply(&changed, &removed);

@@ -18,9 +18,12 @@ pub struct InstituteFilter {
     pub founded_to: Option<i32>,
     pub headcount_min: Option<i32>,
     pub headcount_max: Option<i32>,
-    /// Bounds on the comparable budget, in USD.
+    /// Bounds on the comparable budget, in USD (in international dollars with `ppp`).
     pub budget_min_usd: Option<f64>,
     pub budget_max_usd: Option<f64>,
+    /// Budgets valued at purchasing-power parity: the bounds apply to the comparable budget in
+    /// international dollars (`currency=PPP`).
+    pub ppp: bool,
     /// Children of this institute (an id).
     pub parent: Option<String>,
     /// Only these institutes (ids).
@@ -39,6 +42,8 @@ pub enum SortField {
     Name,
     Founded,
     Budget,
+    /// The comparable budget in international dollars (`sort=budget` with `currency=PPP`).
+    BudgetPpp,
     Headcount,
     Updated,
     Created,

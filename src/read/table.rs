@@ -7,6 +7,7 @@
 use super::query::{InstituteFilter, Keyset, SortField, SortKey, SortValue};
 use crate::model::ids::fold;
 use crate::model::institute::{InstituteKind, InstituteStatus};
+use crate::model::money::Rates;
 use crate::store::projection::Projected;
 use chrono::NaiveDateTime;
 use roaring::RoaringBitmap;
@@ -14,10 +15,11 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 /// The fields with an order of their own.
-pub const ORDERED: [SortField; 8] = [
+pub const ORDERED: [SortField; 9] = [
     SortField::Name,
     SortField::Founded,
     SortField::Budget,
+    SortField::BudgetPpp,
     SortField::Headcount,
     SortField::Updated,
     SortField::Created,
@@ -47,6 +49,11 @@ pub struct Row {
     pub staff: Option<i32>,
     pub headcount: Option<i32>,
     pub budget_usd: Option<f64>,
+    /// The comparable budget's year.
+    pub budget_year: Option<i32>,
+    /// The comparable budget in international dollars of its year (its USD value in the
+    /// country's currency at the year's rate, over the country's PPP factor of that year).
+    pub budget_ppp: Option<f64>,
     pub created: NaiveDateTime,
     pub updated: NaiveDateTime,
     pub sectors: Box<[u16]>,
@@ -74,6 +81,7 @@ impl Row {
             SortField::Founded => int(self.founded),
             SortField::Headcount => int(self.headcount),
             SortField::Budget => self.budget_usd.map_or(SortValue::Null, SortValue::Float),
+            SortField::BudgetPpp => self.budget_ppp.map_or(SortValue::Null, SortValue::Float),
             SortField::Updated => SortValue::Time(self.updated),
             SortField::Created => SortValue::Time(self.created),
             SortField::Country => {
@@ -138,11 +146,23 @@ fn cmp_field(a: &Row, b: &Row, field: SortField) -> Ordering {
             (Some(x), Some(y)) => x.total_cmp(&y),
             (x, y) => opt(x, y),
         },
+        SortField::BudgetPpp => match (a.budget_ppp, b.budget_ppp) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => opt(x, y),
+        },
         SortField::Updated => a.updated.cmp(&b.updated),
         SortField::Created => a.created.cmp(&b.created),
         SortField::Country => a.country_code.cmp(&b.country_code),
         SortField::Kind => a.kind.as_str().cmp(b.kind.as_str()),
     }
+}
+
+/// A comparable budget's value in international dollars of its year: its USD value taken into
+/// the country's currency at the year's average rate, over the country's PPP factor of that
+/// year; none without either.
+fn ppp_of(rates: &Rates, usd: Option<f64>, year: Option<i32>, country: &str) -> Option<f64> {
+    let (usd, year) = (usd?, year?);
+    rates.usd_to_ppp(usd, year, country)
 }
 
 /// Interned names (country codes, sector slugs) as small numbers.
@@ -181,6 +201,9 @@ pub struct CountryTotals {
     pub with_headcount: i64,
     pub budget_usd: f64,
     pub with_budget: i64,
+    /// The budgets in international dollars, and how many have a value.
+    pub budget_ppp: f64,
+    pub with_budget_ppp: i64,
 }
 
 impl CountryTotals {
@@ -194,6 +217,10 @@ impl CountryTotals {
         if let Some(b) = row.budget_usd {
             self.budget_usd += sign as f64 * b;
             self.with_budget += sign;
+        }
+        if let Some(b) = row.budget_ppp {
+            self.budget_ppp += sign as f64 * b;
+            self.with_budget_ppp += sign;
         }
     }
 }
@@ -225,6 +252,8 @@ pub struct Table {
     /// with how many institutes hold it, and the total of each.
     pub name_words: Words,
     pub other_words: Words,
+    /// The rates and purchasing-power factors rows are valued with.
+    rates: Rates,
 }
 
 /// How many institutes hold each word of one searchable field, and how many words the field
@@ -329,15 +358,39 @@ impl Table {
             staff: p.staff,
             headcount: p.headcount,
             budget_usd: p.budget_usd,
+            budget_year: p.budget_year,
+            budget_ppp: ppp_of(&self.rates, p.budget_usd, p.budget_year, &p.country),
             created: p.created_at,
             updated: p.updated_at,
             sectors: sectors.into(),
         }
     }
 
-    /// Builds the table from every institute at once.
-    pub fn build(all: &[Projected]) -> Table {
-        let mut table = Table::default();
+    /// Values the rows with other rates or purchasing-power factors (after a change to the
+    /// reference data): every row's international-dollar budget, the countries' totals and the
+    /// order by it.
+    pub fn revalue(&mut self, rates: Rates) {
+        self.rates = rates;
+        let mut totals: Vec<CountryTotals> = Vec::new();
+        for row in self.rows.iter_mut().flatten() {
+            let code = String::from_utf8_lossy(&row.country_code).into_owned();
+            row.budget_ppp = ppp_of(&self.rates, row.budget_usd, row.budget_year, &code);
+            if row.status == InstituteStatus::Active {
+                slot(&mut totals, row.country).add(row, 1);
+            }
+        }
+        self.country_totals = totals;
+        let mut order: Vec<u32> = self.live.iter().collect();
+        order.sort_by(|a, b| self.cmp_rows(*a, *b, SortField::BudgetPpp));
+        self.orders.insert(SortField::BudgetPpp, order);
+    }
+
+    /// Builds the table from every institute at once, valued with `rates`.
+    pub fn build(all: &[Projected], rates: Rates) -> Table {
+        let mut table = Table {
+            rates,
+            ..Table::default()
+        };
         for p in all {
             let row = table.row_of(p);
             let ord = table.rows.len() as u32;
@@ -608,7 +661,7 @@ impl Table {
                     within(r.founded, f.founded_from, f.founded_to)
                         && within(r.headcount, f.headcount_min, f.headcount_max)
                         && ((f.budget_min_usd.is_none() && f.budget_max_usd.is_none())
-                            || r.budget_usd.is_some_and(|b| {
+                            || if f.ppp { r.budget_ppp } else { r.budget_usd }.is_some_and(|b| {
                                 f.budget_min_usd.is_none_or(|l| b >= l)
                                     && f.budget_max_usd.is_none_or(|h| b <= h)
                             }))

@@ -444,3 +444,11 @@ pub fn descendants(conn: &mut DbConnection, id: &str) -> QueryResult<(Vec<Descen
     }
     Ok((out, false))
 }
+
+/// The country of an institute (the one whose purchasing-power factor its money is shown at).
+pub fn country_of(conn: &mut DbConnection, id: &str) -> QueryResult<String> {
+    institutes::table
+        .find(id)
+        .select(institutes::country)
+        .first(conn)
+}

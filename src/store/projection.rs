@@ -1,7 +1,6 @@
 //! What the read model is built from: every institute's compact columns and sectors, and the
 //! reference data, read in a few queries.
 
-use super::reference::rates;
 use super::rows::{CountryRow, IndicatorRow, SectorRow};
 use crate::db::schema::{
     countries, country_indicators, currencies, institute_sectors, institutes, programs, sectors,
@@ -32,6 +31,7 @@ pub struct Projected {
     pub staff: Option<i32>,
     pub headcount: Option<i32>,
     pub budget_usd: Option<f64>,
+    pub budget_year: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub sectors: Vec<String>,
@@ -59,6 +59,7 @@ type Row = (
         Option<i32>,
         Option<i32>,
         Option<f64>,
+        Option<i32>,
         NaiveDateTime,
         NaiveDateTime,
     ),
@@ -89,6 +90,7 @@ pub fn institutes(conn: &mut DbConnection, ids: Option<&[String]>) -> QueryResul
             i::latest_staff,
             i::headcount,
             i::comparable_budget_usd,
+            i::comparable_budget_year,
             i::created_at,
             i::updated_at,
         ),
@@ -129,7 +131,7 @@ pub fn institutes(conn: &mut DbConnection, ids: Option<&[String]>) -> QueryResul
         .map(
             |((id, slug, name, sort_name, acronym, aliases, kind, status), b, c)| {
                 let (country, city, parent_id, founded, researchers) = b;
-                let (staff, headcount, budget_usd, created_at, updated_at) = c;
+                let (staff, headcount, budget_usd, budget_year, created_at, updated_at) = c;
                 let mut own = sectors.remove(&id).unwrap_or_default();
                 own.sort();
                 Projected {
@@ -150,6 +152,7 @@ pub fn institutes(conn: &mut DbConnection, ids: Option<&[String]>) -> QueryResul
                     staff,
                     headcount,
                     budget_usd,
+                    budget_year,
                     created_at,
                     updated_at,
                 }
@@ -187,7 +190,7 @@ pub fn reference(conn: &mut DbConnection) -> QueryResult<Reference> {
             .load::<String>(conn)?
             .into_iter()
             .collect(),
-        rates: rates(conn)?,
+        rates: super::reference::rates_with_parities(conn)?,
         programs: programs::table
             .group_by(programs::jurisdiction)
             .select((programs::jurisdiction, count_star()))

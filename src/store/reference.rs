@@ -27,6 +27,33 @@ pub fn rates(conn: &mut DbConnection) -> QueryResult<Rates> {
     Ok(Rates::from_rows(rows))
 }
 
+/// The rates with every country's purchasing-power factors (World Bank `PA.NUS.PPP`) and
+/// currency, for amounts shown in international dollars (`?currency=PPP`).
+pub fn rates_with_parities(conn: &mut DbConnection) -> QueryResult<Rates> {
+    let currency_of = countries::table
+        .filter(countries::currency.is_not_null())
+        .select((countries::code, countries::currency.assume_not_null()))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let factors = country_indicators::table
+        .filter(country_indicators::ppp_lcu_per_intl_dollar.is_not_null())
+        .select((
+            country_indicators::country,
+            country_indicators::year,
+            country_indicators::ppp_lcu_per_intl_dollar.assume_not_null(),
+            country_indicators::source,
+        ))
+        .load::<(String, i32, f64, String)>(conn)?
+        .into_iter()
+        .map(|(c, y, f, s)| ((c, y), (f, s)))
+        .collect();
+    Ok(rates(conn)?.with_parities(crate::model::money::Parities {
+        factors,
+        currency_of,
+    }))
+}
+
 /// The rates as published, optionally of some currencies only, by currency then year.
 pub fn exchange_rates(
     conn: &mut DbConnection,
@@ -235,6 +262,7 @@ pub fn program_from_row(p: ProgramRow, rates: &Rates) -> Program {
         description: p.description,
         per_inhabitant: None,
         share_of_gdp: None,
+        annualized: None,
         created_at: utc(p.created_at),
         updated_at: utc(p.updated_at),
         version: p.version,

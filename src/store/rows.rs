@@ -32,6 +32,7 @@ pub struct InstituteRow {
     pub latest_researchers: Option<i32>,
     pub latest_staff: Option<i32>,
     pub comparable_budget_usd: Option<f64>,
+    pub comparable_budget_year: Option<i32>,
     pub headcount: Option<i32>,
     #[diesel(skip_update)]
     pub created_at: NaiveDateTime,
@@ -76,6 +77,7 @@ impl InstituteRow {
             latest_researchers: derived.researchers,
             latest_staff: derived.staff,
             comparable_budget_usd: derived.budget_usd,
+            comparable_budget_year: derived.budget_year,
             headcount: derived.headcount,
             created_at: at.created_at,
             updated_at: at.updated_at,
@@ -90,6 +92,7 @@ impl InstituteRow {
             staff: self.latest_staff,
             headcount: self.headcount,
             budget_usd: self.comparable_budget_usd,
+            budget_year: self.comparable_budget_year,
         }
     }
 }
@@ -223,6 +226,7 @@ pub struct CountryRow {
     pub region: String,
     pub subregion: String,
     pub kind: String,
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

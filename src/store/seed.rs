@@ -108,6 +108,9 @@ pub struct Dataset {
     countries: Vec<CountryRow>,
     currencies: Vec<CurrencyRow>,
     indicators: Vec<IndicatorRow>,
+    /// What identifies this version of the seed (a digest of its institutes, programmes and
+    /// rates): a registry seeded from another version is brought up to this one.
+    pub digest: String,
 }
 
 fn csv_rows<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<Vec<T>, String> {
@@ -127,6 +130,7 @@ impl Dataset {
             region: String,
             subregion: String,
             kind: String,
+            currency: Option<String>,
         }
         #[derive(Deserialize)]
         struct Currency {
@@ -171,6 +175,7 @@ impl Dataset {
                     region: c.region,
                     subregion: c.subregion,
                     kind: c.kind,
+                    currency: c.currency.filter(|c| !c.is_empty()),
                 })
                 .collect(),
             currencies: csv_rows::<Currency>("currencies.csv", CURRENCIES)?
@@ -182,13 +187,41 @@ impl Dataset {
                 })
                 .collect(),
             indicators: csv_rows::<IndicatorRow>("country_indicators.csv", INDICATORS)?,
+            digest: digest(&[INSTITUTES, PROGRAMS, RATES, COUNTRIES]),
         })
+    }
+
+    /// This dataset with other institutes (an earlier version of the seed, say).
+    pub fn with_institutes(mut self, json: &str) -> Result<Dataset, String> {
+        self.institutes =
+            serde_json::from_str(json).map_err(|e| format!("seed institutes: {e}"))?;
+        self.digest = digest(&[json, PROGRAMS, RATES, COUNTRIES]);
+        Ok(self)
     }
 }
 
-/// What a seed run added; records already present are left as they are.
+fn digest(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What a seed run added and corrected. Seed institutes that nobody but the seed has changed
+/// are brought up to this seed; those a curator changed are left as they are, and named.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {
+    /// Seed institutes already held, changed to match this version of the seed.
+    pub updated: usize,
+    /// Seed institutes an editor changed since seeding, left alone (their slugs).
+    pub kept: Vec<String>,
     pub countries: usize,
     pub currencies: usize,
     pub sectors: usize,
@@ -215,25 +248,56 @@ impl std::fmt::Display for SeedReport {
             self.countries,
             self.currencies,
             self.country_indicators
-        )
+        )?;
+        if self.updated > 0 {
+            write!(f, "; updated {} institutes to this seed", self.updated)?;
+        }
+        if !self.kept.is_empty() {
+            write!(
+                f,
+                "; left alone, as edited since seeding: {}",
+                self.kept.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
 const SEEDED_KEY: &str = "seeded_at";
+/// The digest of the seed version the registry was last seeded or upgraded from.
+const DIGEST_KEY: &str = "seed_digest";
 
-/// Seeds a database that has never been seeded; does nothing to one that has.
+/// Seeds a database that has never been seeded, and upgrades one seeded from another
+/// version of the seed (see [`seed`]); does nothing when the registry holds this version.
 pub fn seed_if_new(conn: &mut DbConnection, data: &Dataset) -> QueryResult<Option<SeedReport>> {
     conn.transaction(|conn| {
-        let seeded = registry_meta::table
-            .find(SEEDED_KEY)
-            .select(registry_meta::value)
-            .first::<String>(conn)
-            .optional()?;
-        match seeded {
-            Some(_) => Ok(None),
-            None => seed(conn, data).map(Some),
+        let seeded = meta(conn, SEEDED_KEY)?;
+        let digest = meta(conn, DIGEST_KEY)?;
+        if seeded.is_some() && digest.as_deref() == Some(data.digest.as_str()) {
+            return Ok(None);
         }
+        seed(conn, data).map(Some)
     })
+}
+
+fn meta(conn: &mut DbConnection, key: &str) -> QueryResult<Option<String>> {
+    registry_meta::table
+        .find(key)
+        .select(registry_meta::value)
+        .first::<String>(conn)
+        .optional()
+}
+
+fn set_meta(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
+    let updated = diesel::update(registry_meta::table.find(key))
+        .set(registry_meta::value.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(registry_meta::table)
+            .values((registry_meta::key.eq(key), registry_meta::value.eq(value)))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Loads the seed's country indicators when the registry holds none (a new database, or one
@@ -286,49 +350,75 @@ pub fn seed_indicators_if_empty(conn: &mut DbConnection, data: &Dataset) -> Quer
 pub const ACTOR: &str = "seed";
 
 /// Adds every seed record that is missing (matched by its natural key: code, slug, or
-/// currency and year), in one transaction, through the registry's write path. Running it
-/// twice adds nothing the second time.
+/// currency and year), and brings the seed institutes that only the seed ever changed up to
+/// this version of the seed, in one transaction, through the registry's write path. Seed
+/// institutes an editor changed (any history entry by another actor) are left alone and named
+/// in the report; a curator's deletion or rename is not undone. Running it twice changes
+/// nothing the second time.
 pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> {
+    use crate::db::schema::history;
     conn.transaction(|conn| {
         let mut report = add_reference(conn, data, true)?;
 
-        // A seed institute is added only when nothing holds or held its id or slug: a
-        // curator's deletion or rename is not undone, and ids are never reused.
-        let mut have: HashSet<String> = HashSet::new();
-        have.extend(
+        let seed_ids: Vec<String> = data
+            .institutes
+            .iter()
+            .map(|i| seed_id("ins", &i.slug))
+            .collect();
+        let held: HashSet<String> = institutes::table
+            .filter(institutes::id.eq_any(&seed_ids))
+            .select(institutes::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        let edited: HashSet<String> = history::table
+            .filter(history::institute_id.eq_any(&seed_ids))
+            .filter(history::actor.ne(ACTOR))
+            .select(history::institute_id)
+            .distinct()
+            .load::<Option<String>>(conn)?
+            .into_iter()
+            .flatten()
+            .collect();
+        // A seed institute is added only when nothing holds or held its id or slug: ids are
+        // never reused.
+        let mut taken: HashSet<String> = HashSet::new();
+        taken.extend(
             institutes::table
                 .select(institutes::slug)
                 .load::<String>(conn)?,
         );
-        have.extend(
-            institutes::table
-                .select(institutes::id)
-                .load::<String>(conn)?,
-        );
-        have.extend(
+        taken.extend(
             former_slugs::table
                 .select(former_slugs::slug)
                 .load::<String>(conn)?,
         );
-        have.extend(
+        taken.extend(
             tombstones::table
                 .select(tombstones::slug)
                 .load::<String>(conn)?,
         );
-        have.extend(
+        taken.extend(
             tombstones::table
                 .select(tombstones::id)
                 .load::<String>(conn)?,
         );
+        let mut chosen: Vec<&SeedInstitute> = Vec::new();
+        for (i, id) in data.institutes.iter().zip(&seed_ids) {
+            if held.contains(id) {
+                if edited.contains(id) {
+                    report.kept.push(i.slug.clone());
+                } else {
+                    chosen.push(i);
+                }
+            } else if !taken.contains(&i.slug) && !taken.contains(id) {
+                report.budgets += i.budgets.len();
+                report.headcounts += i.headcounts.len();
+                chosen.push(i);
+            }
+        }
         let vocab = write::vocabulary(conn)?;
-        let missing: Vec<&SeedInstitute> = data
-            .institutes
-            .iter()
-            .filter(|i| !have.contains(&i.slug) && !have.contains(&seed_id("ins", &i.slug)))
-            .collect();
-        report.budgets = missing.iter().map(|i| i.budgets.len()).sum();
-        report.headcounts = missing.iter().map(|i| i.headcounts.len()).sum();
-        let records = missing
+        let records = chosen
             .iter()
             .enumerate()
             .map(|(n, i)| Ok(ImportRecord::read(n + 1, i.record(), &vocab)));
@@ -336,7 +426,7 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
             conn,
             records,
             Options {
-                expected: missing.len(),
+                expected: chosen.len(),
                 ..Options::default()
             },
             ACTOR,
@@ -360,20 +450,16 @@ pub fn seed(conn: &mut DbConnection, data: &Dataset) -> QueryResult<SeedReport> 
             ));
         }
         report.institutes = outcome.created;
+        report.updated = outcome.updated;
 
-        let seeded = registry_meta::table
-            .find(SEEDED_KEY)
-            .select(registry_meta::key)
-            .first::<String>(conn)
-            .optional()?;
-        if seeded.is_none() {
-            diesel::insert_into(registry_meta::table)
-                .values((
-                    registry_meta::key.eq(SEEDED_KEY),
-                    registry_meta::value.eq(crate::store::now().and_utc().to_rfc3339()),
-                ))
-                .execute(conn)?;
+        if meta(conn, SEEDED_KEY)?.is_none() {
+            set_meta(
+                conn,
+                SEEDED_KEY,
+                &crate::store::now().and_utc().to_rfc3339(),
+            )?;
         }
+        set_meta(conn, DIGEST_KEY, &data.digest)?;
         Ok(report)
     })
 }
@@ -409,6 +495,20 @@ fn add_reference(
                 .execute(tx.conn)?;
         }
         report.countries = rows.len();
+        // Countries loaded before they had a currency get the seed's.
+        let without: HashSet<String> = countries::table
+            .filter(countries::currency.is_null())
+            .select(countries::code)
+            .load(tx.conn)?
+            .into_iter()
+            .collect();
+        for row in data.countries.iter().filter(|r| without.contains(&r.code)) {
+            if let Some(currency) = &row.currency {
+                diesel::update(countries::table.find(&row.code))
+                    .set(countries::currency.eq(currency))
+                    .execute(tx.conn)?;
+            }
+        }
         let have: HashSet<String> = currencies::table
             .select(currencies::code)
             .load(tx.conn)?

@@ -1,6 +1,6 @@
 use crate::common::*;
 use actix_web::http::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[actix_rt::test]
 async fn programmes_are_created_replaced_and_deleted_by_editors() {
@@ -192,45 +192,57 @@ async fn sectors_are_curated_by_admins_only() {
 async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
     let (_db, pool, app) = app().await;
     let admin = key(&pool, "ad", "admin");
-    let inria = get_ok(&app, "/v1/institutes/inria").await;
-    assert_eq!(
-        inria["latest_budget"]["amount_usd"],
-        serde_json::Value::Null
-    );
-    let rate = json!({"units_per_usd": 0.7194, "source": "https://example.org/eur-2011"});
-    let r = send(
-        &app,
+    // TAIDE's NT$230m of 2024 has no rate: no USD amount, and the reason.
+    let taide = get_ok(&app, "/v1/institutes/taide").await;
+    assert_eq!(taide["latest_budget"]["amount_usd"], Value::Null);
+    assert!(taide["latest_budget"]["usd_note"]
+        .as_str()
+        .unwrap()
+        .contains("TWD in 2024"));
+    let put_rate = |path: &'static str, body: serde_json::Value| {
         write(
             Method::PUT,
-            "/v1/exchange-rates/EUR/2011",
+            path,
             Some(&admin),
-            Some(&rate),
+            Some(&body),
             "application/json",
             Some("*"),
+        )
+    };
+    let r = send(
+        &app,
+        put_rate(
+            "/v1/exchange-rates/TWD/2024",
+            json!({"units_per_usd": 32.1, "source": "https://example.org/twd-2024"}),
         ),
     )
     .await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let taide = get_ok(&app, "/v1/institutes/taide").await;
+    assert_eq!(
+        taide["latest_budget"]["amount_usd"],
+        (230_000_000_f64 / 32.1).round() as i64
+    );
+    // A changed rate: Inria's 2011 budget, and France's comparable total, follow it.
+    let fr_before = get_ok(&app, "/v1/countries/FR").await["total_budget_usd"]
+        .as_i64()
+        .unwrap();
+    let before = get_ok(&app, "/v1/institutes/inria").await["latest_budget"]["amount_usd"]
+        .as_i64()
+        .unwrap();
+    let rate = json!({"units_per_usd": 0.7194, "source": "https://example.org/eur-2011"});
+    let r = send(&app, put_rate("/v1/exchange-rates/EUR/2011", rate.clone())).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let inria = get_ok(&app, "/v1/institutes/inria").await;
     let usd = inria["latest_budget"]["amount_usd"].as_i64().unwrap();
     assert_eq!(usd, (231_100_000_f64 / 0.7194).round() as i64);
+    assert_ne!(usd, before);
     let fr = get_ok(&app, "/v1/countries/FR").await;
     assert!(
-        fr["total_budget_usd"].as_i64().unwrap() >= usd,
+        (fr["total_budget_usd"].as_i64().unwrap() - (fr_before - before + usd)).abs() <= 1,
         "the comparable figure follows"
     );
-    let r = send(
-        &app,
-        write(
-            Method::PUT,
-            "/v1/exchange-rates/EUR/2011",
-            Some(&admin),
-            Some(&rate),
-            "application/json",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = send(&app, put_rate("/v1/exchange-rates/EUR/2011", rate)).await;
     assert_eq!(r.status, 200);
     let r = send(
         &app,
@@ -472,6 +484,18 @@ async fn programmes_per_inhabitant_and_share_of_gdp() {
         fund["share_of_gdp"],
         json!({"percent": 5.632, "gdp_current_usd": 1872374961553.15, "year": 2025})
     );
+    // Over its five years ("5 years; ₩30tn in 2026 …"): ₩30tn a year, $21,090,508,158, which
+    // is $408.06 per inhabitant and 1.1264% of 2025's GDP.
+    assert_eq!(
+        fund["annualized"],
+        json!({"years": 5, "amount": 30_000_000_000_000_i64, "amount_usd": 21_090_508_158_i64,
+               "usd_per_inhabitant": 408.06, "share_of_gdp_percent": 1.1264})
+    );
+    // A period in words ("multi-year") gives none; an end year counts from the announcement.
+    let investai = get_ok(&app, "/v1/programs/investai").await;
+    assert_eq!(investai["annualized"], Value::Null);
+    let wasp = get_ok(&app, "/v1/programs/wasp-wallenberg-programme").await;
+    assert_eq!(wasp["annualized"]["years"], 11, "2019 through 2029");
     // The same in the list and in the country's detail.
     let listed = get_ok(&app, "/v1/programs?jurisdiction=KR").await;
     let item = listed["items"]
@@ -501,4 +525,84 @@ async fn programmes_per_inhabitant_and_share_of_gdp() {
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     assert!(r.json()["per_inhabitant"].is_null());
     assert!(r.json()["share_of_gdp"].is_null());
+}
+
+/// `currency=PPP` shows money in international dollars of the figure's year: the amount taken
+/// into the country's currency at the year's market rate, divided by the World Bank's PPP
+/// factor of the country and year, with the factor shown.
+#[actix_rt::test]
+async fn money_in_purchasing_power_dollars() {
+    let (_db, _pool, app) = app().await;
+    // The Turing's 2025 budget of ₩84bn: at 2025's average rates (1,422.44083333333 KRW and
+    // 0.759473957338608 GBP per USD) £44,849,537, over the UK's 2025 factor of 0.677133 GBP
+    // per international dollar: 66,234,457 international dollars.
+    let turing = get_ok(&app, "/v1/institutes/alan-turing-institute?currency=PPP").await;
+    let ppp = &turing["latest_budget"]["converted"];
+    assert_eq!(ppp["currency"], "PPP");
+    assert_eq!(ppp["amount"], 66_234_457_i64, "{ppp}");
+    assert_eq!(ppp["year"], 2025);
+    assert_eq!(ppp["ppp"]["country"], "GB");
+    assert_eq!(ppp["ppp"]["year"], 2025);
+    assert_eq!(ppp["ppp"]["lcu_per_intl_dollar"], 0.677133);
+    assert_eq!(ppp["ppp"]["local_currency"], "GBP");
+    let market = ppp["ppp"]["market_rate"].as_f64().unwrap();
+    assert!((market - 0.759473957338608 / 1422.44083333333).abs() < 1e-12);
+    assert!(ppp["ppp"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("PA.NUS.PPP"));
+    assert_eq!(ppp["note"], Value::Null);
+    // Its series: the 2024 £100m (UKRI/EPSRC) is 150,567,716 at 2024's factor 0.664153, no
+    // market rate needed (1).
+    let series = get_ok(
+        &app,
+        "/v1/institutes/alan-turing-institute/budgets?currency=PPP",
+    )
+    .await;
+    let gbp = series["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["currency"] == "GBP")
+        .unwrap();
+    assert_eq!(gbp["converted"]["amount"], 150_567_716_i64);
+    assert_eq!(gbp["converted"]["ppp"]["market_rate"], 1.0);
+    assert_eq!(gbp["converted"]["ppp"]["lcu_per_intl_dollar"], 0.664153);
+    let entry = get_ok(
+        &app,
+        &format!(
+            "/v1/institutes/alan-turing-institute/budgets/{}?currency=ppp",
+            gbp["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(entry["converted"], gbp["converted"]);
+    // In lists too, and a market currency has no factor.
+    let list = get_ok(&app, "/v1/institutes?q=alan%20turing&currency=PPP").await;
+    assert_eq!(list["items"][0]["latest_budget"]["converted"], *ppp);
+    let eur = get_ok(&app, "/v1/institutes/alan-turing-institute?currency=EUR").await;
+    assert_eq!(eur["latest_budget"]["converted"]["ppp"], Value::Null);
+
+    // Korea's National Growth Fund, ₩150tn announced 2025, over Korea's 2025 factor of
+    // 816.329274 won per international dollar: 183,749,382,483.
+    let fund = get_ok(&app, "/v1/programs/korea-national-growth-fund?currency=PPP").await;
+    assert_eq!(fund["converted"]["amount"], 183_749_382_483_i64);
+    assert_eq!(fund["converted"]["ppp"]["market_rate"], 1.0);
+    // The EU has no factor: no amount, and a note that says why.
+    let investai = get_ok(&app, "/v1/programs/investai?currency=PPP").await;
+    assert_eq!(investai["converted"]["amount"], Value::Null);
+    assert!(investai["converted"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("purchasing-power factor is known for EU"));
+    // A country summary's budget total, at the country's latest factor.
+    let kr = get_ok(&app, "/v1/countries/KR?currency=PPP").await;
+    if kr["total_budget_usd"].is_i64() {
+        assert_eq!(kr["total_budget"]["currency"], "PPP");
+        assert_eq!(kr["total_budget"]["ppp"]["country"], "KR");
+    }
+    // Unknown codes are still refused, naming the field and the new choice.
+    let bad = get(&app, "/v1/institutes/mila?currency=PPX").await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.fields(), vec!["currency"]);
 }

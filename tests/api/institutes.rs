@@ -24,9 +24,11 @@ async fn turing_by_slug_has_budget_headcount_and_sources() {
     assert_eq!(b["usd_rate"]["year"], 2025);
     let usd = b["amount_usd"].as_i64().unwrap();
     assert_eq!(usd, (84_000_000_000_f64 / rate).round() as i64);
+    // The latest of its two headcounts: the op-ed's "over 400 researchers" (2025), after
+    // 440 staff (2024).
     let h = &t["latest_headcount"];
-    assert_eq!(h["year"], 2024);
-    assert_eq!(h["staff"], 440);
+    assert_eq!(h["year"], 2025);
+    assert_eq!(h["researchers"], 400);
     assert!(h["source"].as_str().unwrap().starts_with("https://"));
     assert!(t["version"].as_i64().unwrap() >= 1);
     assert!(t["created_at"].as_str().unwrap().ends_with('Z'));
@@ -90,7 +92,11 @@ async fn walking_every_page_yields_each_institute_once() {
     let (_db, _pool, app) = app().await;
     let first = get_ok(&app, "/v1/institutes?status=all&limit=7").await;
     let total = first["total"].as_i64().unwrap();
-    assert_eq!(total, 68);
+    let seeded = institute_registry::store::seed::Dataset::embedded()
+        .unwrap()
+        .institutes
+        .len();
+    assert_eq!(total as usize, seeded);
     let mut seen = HashSet::new();
     let mut names = Vec::new();
     let mut uri = "/v1/institutes?status=all&limit=7".to_string();
@@ -205,14 +211,15 @@ async fn series_are_sourced_and_converted_with_their_own_years_rate() {
     let h = get_ok(&app, "/v1/institutes/alan-turing-institute/headcounts").await;
     assert_eq!(h["items"][0]["staff"], 440);
 
-    // Inria's budget is from 2011, before the first published rate: no guess, a reason.
-    let inria = get_ok(&app, "/v1/institutes/inria/budgets").await;
-    let e = &inria["items"][0];
-    assert_eq!(e["year"], 2011);
-    assert_eq!(e["currency"], "EUR");
+    // TAIDE's budget is in Taiwan dollars of 2024, a year with no published rate: no guess,
+    // a reason.
+    let taide = get_ok(&app, "/v1/institutes/taide/budgets").await;
+    let e = &taide["items"][0];
+    assert_eq!(e["year"], 2024);
+    assert_eq!(e["currency"], "TWD");
     assert_eq!(e["amount_usd"], serde_json::Value::Null);
     assert_eq!(e["usd_rate"], serde_json::Value::Null);
-    assert!(e["usd_note"].as_str().unwrap().contains("2011"));
+    assert!(e["usd_note"].as_str().unwrap().contains("2024"));
 
     get(&app, "/v1/institutes/nope/budgets").await.problem(404);
     get(&app, "/v1/institutes/nope/headcounts")

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 fn accept(uri: &str, accept: &str) -> actix_web::test::TestRequest {
     actix_web::test::TestRequest::get()
@@ -397,4 +397,161 @@ async fn lineage_lists_ancestors_and_descendants() {
     assert_eq!(r.fields(), vec!["include"]);
     let r = get(&app, "/v1/institutes/cifar?expand=all").await;
     assert_eq!(r.fields(), vec!["expand"]);
+}
+
+/// `currency=PPP` values budgets in international dollars for filters, sorts and stats; a
+/// cursor is bound to the valuation it was made under.
+#[actix_rt::test]
+async fn budgets_compared_at_purchasing_power() {
+    let (_db, _pool, app) = app().await;
+    // Every institute with a comparable budget, by its value in international dollars.
+    let ppp = walk(
+        &app,
+        "/v1/institutes?currency=PPP&sort=-budget&budget_min=0",
+        7,
+    )
+    .await;
+    let usd = walk(&app, "/v1/institutes?sort=-budget&budget_min=0", 7).await;
+    assert!(!ppp.is_empty());
+    let values: Vec<i64> = ppp
+        .iter()
+        .map(|i| i["latest_budget"]["converted"]["amount"].as_i64().unwrap())
+        .collect();
+    // The order is the order of the shown international-dollar amounts (whole-dollar
+    // rounding of the comparable USD value aside).
+    for pair in values.windows(2) {
+        assert!(pair[0] + 2 >= pair[1], "{values:?}");
+    }
+    // Both valuations cover the institutes whose country and year have a factor.
+    assert!(ppp.len() <= usd.len());
+    let ppp_ids: HashSet<&str> = ppp.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    for i in &usd {
+        let slug = i["slug"].as_str().unwrap();
+        let shown = get_ok(&app, &format!("/v1/institutes/{slug}?currency=PPP")).await;
+        let valued = shown["latest_budget"]["converted"]["amount"].is_i64();
+        assert_eq!(
+            ppp_ids.contains(i["id"].as_str().unwrap()),
+            valued,
+            "{slug}"
+        );
+    }
+    // Bounds are in international dollars: the Turing's 66,234,457 is inside 66m–67m, and
+    // its USD value (59,053,441) is not.
+    let inside = get_ok(
+        &app,
+        "/v1/institutes?currency=PPP&budget_min=66000000&budget_max=67000000&country=GB",
+    )
+    .await;
+    assert!(inside["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["slug"] == "alan-turing-institute"));
+    let outside = get_ok(
+        &app,
+        "/v1/institutes?budget_min=66000000&budget_max=67000000&country=GB",
+    )
+    .await;
+    assert!(!outside["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["slug"] == "alan-turing-institute"));
+    // A cursor made under one valuation is refused under the other.
+    let first = get_ok(&app, "/v1/institutes?currency=PPP&sort=-budget&limit=2").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let r = get(
+        &app,
+        &format!("/v1/institutes?sort=-budget&limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.fields(), vec!["cursor"]);
+
+    // Stats add up the same values: the GB group's total is the sum of its institutes'.
+    let stats = get_ok(&app, "/v1/stats?group_by=country&currency=PPP").await;
+    assert_eq!(stats["currency"], "PPP");
+    assert_eq!(stats["rate"], Value::Null);
+    let gb = group(&stats, "GB");
+    let gb_items = walk(
+        &app,
+        "/v1/institutes?currency=PPP&country=GB&budget_min=0",
+        20,
+    )
+    .await;
+    let sum: i64 = gb_items
+        .iter()
+        .map(|i| i["latest_budget"]["converted"]["amount"].as_i64().unwrap())
+        .sum();
+    let total = gb["budget"]["total"].as_i64().unwrap();
+    assert!(
+        (total - sum).abs() <= gb_items.len() as i64,
+        "{total} {sum}"
+    );
+    assert_eq!(gb["budget"]["known"], gb_items.len());
+    // … and the country's summary shows the same total.
+    let summary = get_ok(&app, "/v1/countries/GB?currency=PPP").await;
+    assert_eq!(summary["total_budget"]["amount"], total);
+}
+
+/// Grouped by country or region, each group measures its budget total against population and
+/// GDP, with the year of the figures used.
+#[actix_rt::test]
+async fn stats_per_inhabitant_and_share_of_gdp() {
+    let (_db, _pool, app) = app().await;
+    let stats = get_ok(&app, "/v1/stats?group_by=country").await;
+    let gb = group(&stats, "GB");
+    let i = &gb["indicators"];
+    assert_eq!(i["population"], 69_487_000);
+    assert_eq!(i["gdp_current_usd"], 4_002_587_541_846.01);
+    assert_eq!(i["year"], 2025);
+    let total = gb["budget"]["total"].as_f64().unwrap();
+    assert_eq!(
+        i["budget_per_inhabitant"].as_f64().unwrap(),
+        (total / 69_487_000.0 * 1e4).round() / 1e4
+    );
+    assert_eq!(
+        i["budget_share_of_gdp_percent"].as_f64().unwrap(),
+        (total / 4_002_587_541_846.01 * 100.0 * 1e6).round() / 1e6
+    );
+    // The country's summary agrees.
+    let summary = get_ok(&app, "/v1/countries/GB").await;
+    assert_eq!(
+        summary["budget_usd_per_inhabitant"],
+        i["budget_per_inhabitant"]
+    );
+    // In another currency, per inhabitant follows it; the share of GDP does not change.
+    let eur = get_ok(&app, "/v1/stats?group_by=country&currency=EUR").await;
+    let gb_eur = group(&eur, "GB");
+    assert_eq!(
+        gb_eur["indicators"]["budget_share_of_gdp_percent"],
+        i["budget_share_of_gdp_percent"]
+    );
+    assert_ne!(
+        gb_eur["indicators"]["budget_per_inhabitant"],
+        i["budget_per_inhabitant"]
+    );
+    // A region adds up its countries (the EU aggregate left out).
+    let regions = get_ok(&app, "/v1/stats?group_by=region").await;
+    let europe = group(&regions, "Europe");
+    let people = europe["indicators"]["population"].as_i64().unwrap();
+    assert!((700_000_000..800_000_000).contains(&people), "{people}");
+    // Other groupings have none.
+    let kinds = get_ok(&app, "/v1/stats?group_by=kind").await;
+    assert!(kinds["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["indicators"].is_null()));
+}
+
+/// The group of a stats answer with this key.
+fn group(stats: &Value, key: &str) -> Value {
+    stats["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == key)
+        .unwrap_or_else(|| panic!("no group {key}"))
+        .clone()
 }

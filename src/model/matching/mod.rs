@@ -1120,9 +1120,17 @@ impl MatchIndex {
         let city_named = item.cities.iter().any(|c| self.names_place(aff, c, &[]));
         let country_named = aff.countries.contains_key(&item.entry.country);
         // Another country named, and not this one: a city of the same name elsewhere proves
-        // nothing, and only the whole name can still decide.
+        // nothing, and only the whole name can still decide, if it is the institute's own: a
+        // name of generic words ("Centre for Artificial Intelligence Research") is as likely
+        // another country's organisation of the same name, acronym and all.
         let elsewhere = !aff.countries.is_empty() && !country_named;
-        if elsewhere && !matches!(s.match_type, MatchType::Exact | MatchType::Alias) {
+        let generic = || {
+            !words::name_words(&item.entry.name)
+                .iter()
+                .any(|w| self.identifying(w))
+        };
+        if elsewhere && (!matches!(s.match_type, MatchType::Exact | MatchType::Alias) || generic())
+        {
             s.decisive = false;
         }
         s.country_hint = (city_named && !elsewhere) || country_named;

@@ -174,3 +174,24 @@ pub fn backfill(conn: &mut DbConnection) -> QueryResult<usize> {
         Ok(done)
     })
 }
+
+/// Fills the comparable budget's year of rows that have a comparable budget but no year (rows
+/// written before the year was kept, whose documents were not rendered when the migration
+/// ran), from their documents; returns how many. Run after [`backfill`].
+pub fn backfill_budget_years(conn: &mut DbConnection) -> QueryResult<usize> {
+    let sql = match conn {
+        DbConnection::Sqlite(_) => {
+            "UPDATE institutes SET comparable_budget_year = \
+             json_extract(document, '$.latest_budget.year') \
+             WHERE comparable_budget_usd IS NOT NULL AND comparable_budget_year IS NULL \
+             AND document <> ''"
+        }
+        DbConnection::Postgresql(_) => {
+            "UPDATE institutes SET comparable_budget_year = \
+             (document::jsonb #>> '{latest_budget,year}')::integer \
+             WHERE comparable_budget_usd IS NOT NULL AND comparable_budget_year IS NULL \
+             AND document <> ''"
+        }
+    };
+    diesel::sql_query(sql).execute(conn)
+}

@@ -231,6 +231,7 @@ pub fn refresh_derived(conn: &mut DbConnection, id: &str, rates: &Rates) -> Quer
             institutes::latest_staff.eq(d.staff),
             institutes::headcount.eq(d.headcount),
             institutes::comparable_budget_usd.eq(d.budget_usd),
+            institutes::comparable_budget_year.eq(d.budget_year),
         ))
         .execute(conn)?;
     Ok(())

@@ -1,0 +1,1 @@
+ALTER TABLE institutes DROP COLUMN comparable_budget_year;
