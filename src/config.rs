@@ -149,7 +149,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending migrations and exit.
     Migrate,
-    /// Add the seed dataset's missing records (idempotent) and exit.
+    /// Add the seed dataset's missing records and bring the seed institutes nobody else has
+    /// changed up to this build's seed (idempotent), and exit.
     Seed,
     /// Print the OpenAPI document that `openapi/openapi.json` must equal.
     Openapi,

@@ -77,7 +77,8 @@ pub struct GroupIndicators {
     /// GDP in current US dollars, likewise.
     #[schema(example = 4002587541846.01_f64)]
     pub gdp_current_usd: Option<f64>,
-    /// The year of those figures: for a region, the oldest of its countries' latest years.
+    /// The year of those figures: for a region, the latest year among its countries' latest
+    /// values (a country the source has no recent figure for contributes its last one).
     #[schema(example = 2025)]
     pub year: Option<i32>,
     /// The group's budget total per inhabitant, in the response's `currency`, to four

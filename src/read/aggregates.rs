@@ -90,8 +90,8 @@ pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy, ppp: bool) -> Accu
     acc
 }
 
-/// A country's latest population and GDP with their year, or a region's (the sums over its
-/// countries, the European Union aggregate left out, with the oldest year used).
+/// A country's latest population and GDP with their year, or a region's (the sums of its
+/// countries' latest, the European Union aggregate left out, with the latest year among them).
 pub fn people_and_gdp(
     state: &State,
     by: GroupBy,
@@ -116,11 +116,11 @@ pub fn people_and_gdp(
         };
         if let Some(p) = &latest.population {
             people = Some(people.unwrap_or(0) + p.value as i64);
-            year = Some(year.map_or(p.year, |y| y.min(p.year)));
+            year = Some(year.map_or(p.year, |y| y.max(p.year)));
         }
         if let Some(g) = &latest.gdp_current_usd {
             gdp = Some(gdp.unwrap_or(0.0) + g.value);
-            year = Some(year.map_or(g.year, |y| y.min(g.year)));
+            year = Some(year.map_or(g.year, |y| y.max(g.year)));
         }
     }
     (people, gdp, year)
