@@ -87,11 +87,7 @@ async fn programmes_are_created_replaced_and_deleted_by_editors() {
     .await;
     assert_eq!(eu.status, 201);
 
-    let r = send(
-        &app,
-        write(Method::DELETE, &location, Some(&k), None, "", Some("*")),
-    )
-    .await;
+    let r = delete(&app, &location, &k).await;
     assert_eq!(r.status, 204);
     get(&app, &location).await.problem(404);
     get(&app, "/v1/programs/no-such-programme")
@@ -125,18 +121,7 @@ async fn sectors_are_curated_by_admins_only() {
     .await;
     assert_eq!(r.status, 200);
     assert_eq!(get_ok(&app, "/v1/sectors/space").await["institutes"], 1);
-    let r = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/sectors/space",
-            Some(&admin),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/sectors/space", &admin).await;
     r.problem(409);
     let r = send(
         &app,
@@ -172,18 +157,7 @@ async fn sectors_are_curated_by_admins_only() {
         Some("*"),
     )
     .await;
-    let r = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/sectors/space",
-            Some(&admin),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/sectors/space", &admin).await;
     assert_eq!(r.status, 204);
     get(&app, "/v1/sectors/space").await.problem(404);
 }
@@ -275,35 +249,13 @@ async fn exchange_rates_are_set_by_admins_and_conversions_follow() {
     let mut fields = r.fields();
     fields.sort();
     assert_eq!(fields, vec!["/source", "/units_per_usd"]);
-    let r = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/exchange-rates/EUR/2011",
-            Some(&admin),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/exchange-rates/EUR/2011", &admin).await;
     assert_eq!(r.status, 204);
     assert_eq!(
         get_ok(&app, "/v1/institutes/inria").await["latest_budget"]["amount_usd"],
         serde_json::Value::Null
     );
-    let r = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/exchange-rates/EUR/2011",
-            Some(&admin),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/exchange-rates/EUR/2011", &admin).await;
     r.problem(404);
 }
 

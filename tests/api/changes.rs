@@ -312,32 +312,10 @@ async fn the_sequence_lists_every_change_in_order_with_tombstones_inline() {
     )
     .await;
     let amii = get_ok(&app, "/v1/institutes/amii").await;
-    let merged = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/institutes/amii?merged_into=mila",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let merged = delete(&app, "/v1/institutes/amii?merged_into=mila", &k).await;
     assert_eq!(merged.status, 204);
     let kyutai = get_ok(&app, "/v1/institutes/kyutai").await;
-    send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/institutes/kyutai",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    delete(&app, "/v1/institutes/kyutai", &k).await;
     let rate = send(
         &app,
         write(

@@ -323,18 +323,7 @@ async fn delete_then_404_or_410_pointing_to_the_successor() {
     let (_db, pool, app) = app().await;
     let k = key(&pool, "alice", "editor");
     let kyutai = get_ok(&app, "/v1/institutes/kyutai").await;
-    let r = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/institutes/kyutai",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/institutes/kyutai", &k).await;
     assert_eq!(r.status, 204);
     get(&app, "/v1/institutes/kyutai").await.problem(404);
     get(
@@ -357,18 +346,7 @@ async fn delete_then_404_or_410_pointing_to_the_successor() {
     let cifar = get_ok(&app, "/v1/institutes/cifar").await;
     let children = cifar["children"].as_array().unwrap().len();
     assert!(children >= 2);
-    let r = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/institutes/cifar?merged_into=mila",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/institutes/cifar?merged_into=mila", &k).await;
     assert_eq!(r.status, 204);
     let gone = get(&app, "/v1/institutes/cifar").await;
     let p = gone.problem(410);
@@ -383,31 +361,9 @@ async fn delete_then_404_or_410_pointing_to_the_successor() {
         "the successor does not become its own child"
     );
 
-    let bad = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/institutes/amii?merged_into=nowhere",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let bad = delete(&app, "/v1/institutes/amii?merged_into=nowhere", &k).await;
     assert_eq!(bad.fields(), vec!["merged_into"]);
-    let bad = send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/institutes/amii?merge=mila",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let bad = delete(&app, "/v1/institutes/amii?merge=mila", &k).await;
     assert_eq!(bad.fields(), vec!["merge"]);
 }
 
@@ -486,11 +442,7 @@ async fn figures_are_written_and_the_record_follows() {
     )
     .await;
     r.problem(412);
-    let r = send(
-        &app,
-        write(Method::DELETE, &location, Some(&k), None, "", Some("*")),
-    )
-    .await;
+    let r = delete(&app, &location, &k).await;
     assert_eq!(r.status, 204);
     get(&app, &location).await.problem(404);
     assert_eq!(
@@ -523,11 +475,7 @@ async fn figures_are_written_and_the_record_follows() {
     )
     .await;
     assert_eq!(none.fields(), vec!["/researchers"]);
-    let r = send(
-        &app,
-        write(Method::DELETE, &hc_location, Some(&k), None, "", Some("*")),
-    )
-    .await;
+    let r = delete(&app, &hc_location, &k).await;
     assert_eq!(r.status, 204);
     get(&app, "/v1/institutes/vector-institute/budgets/bud_nope")
         .await
@@ -586,18 +534,7 @@ async fn history_records_who_when_and_what_and_outlives_the_institute() {
     assert_eq!(older["items"][0]["action"], "create");
     assert_eq!(older["next_cursor"], serde_json::Value::Null);
 
-    send(
-        &app,
-        write(
-            Method::DELETE,
-            "/v1/institutes/tracked",
-            Some(&alice),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    delete(&app, "/v1/institutes/tracked", &alice).await;
     let h = get_ok(&app, &format!("/v1/institutes/{id}/history")).await;
     assert_eq!(h["total"], 4);
     assert_eq!(h["items"][0]["action"], "delete");

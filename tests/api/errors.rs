@@ -122,18 +122,7 @@ async fn references_no_record_could_have_are_404s_or_named_400s() {
         vec!["parent"]
     );
     let k = key(&pool, "k", "editor");
-    let r = send(
-        &app,
-        write(
-            actix_web::http::Method::DELETE,
-            "/v1/institutes/amii?merged_into=%00",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/institutes/amii?merged_into=%00", &k).await;
     assert_eq!(r.fields(), vec!["merged_into"]);
     // A forged cursor whose value does not fit its sort key.
     use base64::Engine;

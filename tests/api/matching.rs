@@ -680,18 +680,7 @@ async fn match_follows_registry_writes() {
         match_one(&app, "Qwerty Institute of Rare Words, Lyon").await["chosen"]["slug"],
         slug.as_str()
     );
-    let r = send(
-        &app,
-        write(
-            Method::DELETE,
-            &format!("/v1/institutes/{slug}"),
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, &format!("/v1/institutes/{slug}"), &k).await;
     assert_eq!(r.status, 204);
     assert!(match_one(&app, "Qwerty Institute of Rare Words, Lyon").await["chosen"].is_null());
 }

@@ -173,18 +173,7 @@ async fn updated_since_filters_on_the_update_time() {
     )
     .await;
     let kyutai = get_ok(&app, "/v1/institutes/kyutai").await;
-    send(
-        &app,
-        write(
-            actix_web::http::Method::DELETE,
-            "/v1/institutes/kyutai",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    delete(&app, "/v1/institutes/kyutai", &k).await;
     let uri = format!(
         "/v1/institutes?updated_since={}&sort=updated",
         since.replace('+', "%2B")

@@ -145,18 +145,7 @@ async fn written_names_are_searchable_at_once() {
     assert_eq!(r.status, 200);
     assert_eq!(get_ok(&app, "/v1/institutes?q=qwerty").await["total"], 0);
     assert_eq!(get_ok(&app, "/v1/institutes?q=asdfgh").await["total"], 1);
-    let r = send(
-        &app,
-        write(
-            actix_web::http::Method::DELETE,
-            &format!("/v1/institutes/{slug}"),
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, &format!("/v1/institutes/{slug}"), &k).await;
     assert_eq!(r.status, 204);
     assert_eq!(get_ok(&app, "/v1/institutes?q=zyxwv").await["total"], 0);
     // Endpoint names cannot become slugs.

@@ -200,18 +200,7 @@ async fn an_earlier_seed_is_upgraded_without_losing_curators_edits() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let r = send(
-        &app,
-        write(
-            actix_web::http::Method::DELETE,
-            "/v1/institutes/kyutai",
-            Some(&k),
-            None,
-            "",
-            Some("*"),
-        ),
-    )
-    .await;
+    let r = delete(&app, "/v1/institutes/kyutai", &k).await;
     assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
     let turing = get_ok(&app, "/v1/institutes/alan-turing-institute").await;
     assert_eq!(turing["external_ids"]["ror"], serde_json::Value::Null);

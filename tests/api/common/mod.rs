@@ -315,3 +315,23 @@ where
     get_ok(app, &format!("/v1/institutes?limit=1&min_sequence={head}")).await;
     head
 }
+
+/// `DELETE uri` with `key` and `If-Match: *`.
+pub async fn delete<S, B>(app: &S, uri: &str, key: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(
+        app,
+        write(
+            actix_web::http::Method::DELETE,
+            uri,
+            Some(key),
+            None,
+            "",
+            Some("*"),
+        ),
+    )
+    .await
+}
