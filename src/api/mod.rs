@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod changes;
 pub mod consistency;
 pub mod curation;
+pub mod explorer;
 pub mod export;
 pub mod figures;
 pub mod filters;
@@ -664,10 +665,15 @@ impl RouteTable {
                 )
             })
             .collect();
-        routes.push((
-            vec!["openapi.json".into()],
-            vec!["GET".into(), "HEAD".into()],
-        ));
+        for path in std::iter::once("/openapi.json").chain(explorer::paths()) {
+            routes.push((
+                path.trim_matches('/')
+                    .split('/')
+                    .map(str::to_string)
+                    .collect(),
+                vec!["GET".into(), "HEAD".into()],
+            ));
+        }
         let needs_key = |op: &Option<utoipa::openapi::path::Operation>| {
             op.as_ref()
                 .and_then(|op| op.security.as_ref())
@@ -741,7 +747,7 @@ async fn fallback(
             Err(ApiError::MethodNotAllowed { allow })
         }
         _ => Err(ApiError::NotFound(format!(
-            "no resource at {}; see /docs for the API",
+            "no resource at {}; see /docs for the API, / for the explorer",
             req.path()
         ))),
     }
@@ -791,6 +797,7 @@ pub fn build_app(
                 .config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
         )
         .route("/docs", web::get().to(docs_redirect))
+        .configure(explorer::routes)
         .default_service(web::to(fallback))
         // Innermost first: admission (key, rate limit, key before body, client slots, body
         // deadline; its 401s, 408s and 429s pass the error handlers like any error), error

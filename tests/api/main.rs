@@ -10,6 +10,7 @@ mod contract;
 mod crash;
 mod curation;
 mod errors;
+mod explorer;
 mod http;
 mod institutes;
 mod matching;
