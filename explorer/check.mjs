@@ -77,6 +77,15 @@ await run(browser, "Chromium", async () => {
   await settled(page);
   const countries = await page.$$eval(".results tbody tr td:nth-child(2)", (tds) => tds.map((t) => t.textContent));
   check(countries.length > 0 && countries.every((c) => c === "GB"), `filtered to GB: ${countries.length} rows`);
+  // With the keyboard: the next kind, and the focus stays on its control.
+  await page.focus("select[name=kind]");
+  await page.keyboard.press("ArrowDown");
+  await page.waitForURL(/kind=government/);
+  await settled(page);
+  check((await page.evaluate(() => document.activeElement?.getAttribute("name"))) === "kind", "a control changed with the keyboard keeps the focus");
+  await page.goBack();
+  await page.waitForURL((u) => !u.search.includes("kind="));
+  await settled(page);
   const apiLinks = await page.$$eval("#api-requests a", (as) => as.map((a) => a.getAttribute("href")));
   const listLink = apiLinks.find((href) => href.startsWith("/v1/institutes?"));
   check(listLink?.includes("country=GB") && listLink.includes("q=institute"), `the API request behind the view: ${listLink}`);

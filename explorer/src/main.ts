@@ -34,6 +34,9 @@ let generation = 0;
 
 async function render(focus: boolean): Promise<void> {
   const mine = ++generation;
+  // A view shown because a control of the last one changed keeps the focus on that control.
+  const before = document.activeElement;
+  const control = before instanceof HTMLSelectElement || before instanceof HTMLInputElement ? before.name : "";
   const url = new URL(location.href);
   const requests = new Requests();
   const ctx: Ctx = { url, requests, go };
@@ -56,7 +59,10 @@ async function render(focus: boolean): Promise<void> {
   );
   // A User Timing mark per view shown: how long a view takes, for anyone measuring it.
   performance.mark("explorer:view", { detail: url.pathname });
-  if (focus) (main.querySelector("h1") as HTMLElement | null)?.focus();
+  if (focus) {
+    const same = control ? main.querySelector<HTMLElement>(`[name="${control}"]`) : null;
+    (same ?? main.querySelector<HTMLElement>("h1"))?.focus();
+  }
 }
 
 function failure(err: unknown): HTMLElement {
