@@ -247,13 +247,33 @@ impl ReadModel {
                     state.table.revalue(r.rates.clone());
                     state.reference = r;
                 }
+                // The searched text of the changed rows as it was: a row whose names are the
+                // same keeps its search document (most writes change figures, not names, and a
+                // commit of the index is the dearest part of applying a change).
+                let before: HashMap<u32, (Box<str>, Box<str>)> = changed
+                    .iter()
+                    .filter_map(|p| {
+                        let ord = state.table.ord_of(&p.id)?;
+                        let row = state.table.row(ord)?;
+                        Some((ord, (row.sort_name.clone(), row.other.clone())))
+                    })
+                    .collect();
                 let (live, gone) = state.table.apply(&changed, &removed);
                 let table = &state.table;
-                self.search.write(
-                    live.iter()
-                        .filter_map(|o| table.row(*o).map(|r| (*o, &*r.sort_name, &*r.other))),
-                    gone,
-                )?;
+                let put: Vec<(u32, &str, &str)> = live
+                    .iter()
+                    .filter_map(|o| table.row(*o).map(|r| (*o, r)))
+                    .filter(|(o, r)| {
+                        before
+                            .get(o)
+                            .is_none_or(|(name, other)| *name != r.sort_name || *other != r.other)
+                    })
+                    .map(|(o, r)| (o, &*r.sort_name, &*r.other))
+                    .collect();
+                let searched_text_changed = !put.is_empty() || !gone.is_empty();
+                if searched_text_changed {
+                    self.search.write(put, gone)?;
+                }
                 for id in &removed {
                     state.matcher.remove(id);
                 }
@@ -261,7 +281,9 @@ impl ReadModel {
                     state.matcher.upsert(match_entry(p, &state.table));
                 }
                 // Visible together with the table: searches read both under this lock.
-                self.search.reload()?;
+                if searched_text_changed {
+                    self.search.reload()?;
+                }
             }
             self.applied.store(last, Ordering::Release);
             self.caught_up.send_replace(last);

@@ -134,6 +134,20 @@ async fn written_names_are_searchable_at_once() {
         let page = get_ok(&app, &format!("/v1/institutes?q={q}")).await;
         assert_eq!(slugs(&page), vec![slug.clone()], "q={q}");
     }
+    // A change that leaves the names alone leaves it found by them, with its new figures.
+    let r = patch_json(
+        &app,
+        &format!("/v1/institutes/{slug}"),
+        &k,
+        json!({"country": "DE", "description": "Moved."}),
+        Some("*"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    for q in ["zyxwv", "zcur", "qwerty"] {
+        let page = get_ok(&app, &format!("/v1/institutes?q={q}&country=DE")).await;
+        assert_eq!(slugs(&page), vec![slug.clone()], "q={q}");
+    }
     let r = patch_json(
         &app,
         &format!("/v1/institutes/{slug}"),
