@@ -11,7 +11,8 @@
 #   SECONDS       duration of each wrk run (default 10)
 # Environment (default): CONNECTIONS (32) and THREADS (2) of wrk; WORKERS (2) of the server;
 # BENCH_DIR (target/bench); MIXED_SECONDS (60) of the mixed run with writes (scripts/load.sh,
-# 0 to skip it).
+# 0 to skip it); KINDS, the kinds to measure (default all: slug budgets list1 list2 search
+# suggest stats countries; /healthz is always measured first, as the ceiling).
 #
 # For each kind it prints requests/s, the share of the same run's `/healthz` requests/s (the
 # stack's ceiling on this machine: the machine is shared and noisy, the ratio is stable), p50
@@ -28,6 +29,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-2}
 MIXED_SECONDS=${MIXED_SECONDS:-60}
+KINDS=${KINDS:-slug budgets list1 list2 search suggest stats countries}
 BENCH_DIR=${BENCH_DIR:-target/bench}
 BIN=target/release/institute-registry
 mkdir -p "$BENCH_DIR"
@@ -133,15 +135,14 @@ print(f"{kind}\t{label}\t{rps:.0f}\t{p50:.2f}\t{p99:.2f}\t{bad}")
 PY
 }
 echo "bench: ${DATABASE_URL%%\?*}, $INSTITUTES institutes; wrk $THREADS threads, $CONNECTIONS connections, ${SECONDS_EACH}s each; server $WORKERS workers"
+declare -A LABEL=([slug]="get by slug" [budgets]="budget series" [list1]="filtered list, one sort key"
+  [list2]="filtered list, two sort keys" [search]="search q=" [suggest]="suggest" [stats]="stats"
+  [countries]="countries, sectors")
 run healthz "/healthz (the ceiling)"
-run slug "get by slug"
-run budgets "budget series"
-run list1 "filtered list, one sort key"
-run list2 "filtered list, two sort keys"
-run search "search q="
-run suggest "suggest"
-run stats "stats"
-run countries "countries, sectors"
+for kind in $KINDS; do
+  [[ -n ${LABEL[$kind]:-} ]] || { echo "unknown kind: $kind" >&2; exit 2; }
+  run "$kind" "${LABEL[$kind]}"
+done
 
 # The full CSV export, three runs.
 EXPORT=""

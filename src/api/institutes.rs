@@ -518,8 +518,15 @@ pub async fn get_institute(
     let rates = state.read.read()?.reference.rates.clone();
     let asked = reference.clone();
     let found = db(&state, move |conn| {
-        let id = resolve(conn, &reference)?;
-        let doc = documents::read(conn, &id)?.ok_or_else(|| not_found(&reference))?;
+        // An id or a current slug: one lookup; anything else is resolved (old slugs, merges).
+        let doc = match documents::by_reference(conn, &reference)? {
+            Some(doc) => doc,
+            None => {
+                let id = resolve(conn, &reference)?;
+                documents::read(conn, &id)?.ok_or_else(|| not_found(&reference))?
+            }
+        };
+        let id = doc.id.clone();
         if currency.is_none() && include.is_empty() {
             return Ok((doc.etag, doc.json));
         }
@@ -571,8 +578,8 @@ fn did_you_mean(state: &AppState, reference: &str) -> String {
         .iter()
         .filter_map(|ord| {
             let row = read.table.row(ord)?;
-            let tier = found.tiers.get(&ord).copied()?;
-            let score = found.scores.get(&ord).copied().unwrap_or(0.0);
+            let tier = found.tier(ord)?;
+            let score = found.ranks.value(ord);
             Some((tier, -(score * 1000.0) as i64, &*row.slug))
         })
         .collect();

@@ -142,13 +142,13 @@ pub async fn suggest(
     ];
     let ords = read
         .table
-        .ordered(&set, &keys, None, Some(limit as usize), &found.scores);
+        .ordered(&set, &keys, None, Some(limit as usize), &found.ranks);
     let items = ords
         .into_iter()
         .filter_map(|o| {
             let r = read.table.row(o)?;
             Some(Suggestion {
-                match_type: found.tiers.get(&o).copied().unwrap_or(Tier::Words).into(),
+                match_type: found.tier(o).unwrap_or(Tier::Words).into(),
                 id: r.id.to_string(),
                 slug: r.slug.to_string(),
                 name: r.name.to_string(),

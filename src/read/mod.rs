@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
-use table::Table;
+use table::{Ranks, Table};
 
 /// Why the read model could not be built or brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -128,13 +128,28 @@ pub struct State {
     pub matcher: MatchIndex,
 }
 
-/// A search of the read model: every hit (of any status) with its rank, best first by
-/// `scores` (tier first, then BM25).
+/// A search of the read model: every hit (of any status) with its rank (tier first, then
+/// BM25), best first by `ranks`.
 pub struct Search {
     pub hits: RoaringBitmap,
-    pub scores: HashMap<u32, f64>,
-    pub tiers: HashMap<u32, Tier>,
+    pub ranks: Ranks,
 }
+
+impl Search {
+    /// How a hit matched (from its rank, which holds the tier).
+    pub fn tier(&self, ord: u32) -> Option<Tier> {
+        let rank = self.ranks.get(ord)?;
+        Some(match 3 - (rank / TIER_STEP).floor() as i32 {
+            0 => Tier::Exact,
+            1 => Tier::Prefix,
+            2 => Tier::Words,
+            _ => Tier::Fuzzy,
+        })
+    }
+}
+
+/// The span of ranks of one tier (BM25 scores stay below it).
+const TIER_STEP: f64 = 10_000.0;
 
 /// One page of a list: the ids in order, the position after the last one when more follow,
 /// the exact total, and the change the answer reflects.
@@ -160,7 +175,7 @@ pub struct ReadModel {
 
 /// The rank a search gives a hit: the tier decides, BM25 orders within it.
 fn rank(tier: Tier, score: f32) -> f64 {
-    f64::from(3 - tier as i32) * 10_000.0 + f64::from(score)
+    f64::from(3 - tier as i32) * TIER_STEP + f64::from(score).clamp(0.0, TIER_STEP - 1.0)
 }
 
 impl ReadModel {
@@ -355,8 +370,7 @@ impl ReadModel {
                     // Unknown, and too short to correct: nothing matches.
                     return Ok(Some(Search {
                         hits: RoaringBitmap::new(),
-                        scores: HashMap::new(),
-                        tiers: HashMap::new(),
+                        ranks: Ranks::default(),
                     }));
                 }
                 fuzzy = true;
@@ -369,31 +383,32 @@ impl ReadModel {
         if plan.is_empty() {
             return Ok(None);
         }
-        let mut hits = RoaringBitmap::new();
-        let mut scores = HashMap::new();
-        let mut tiers = HashMap::new();
-        for (ord, score) in self.search.search(&plan, &state.table)? {
-            let Some(row) = state.table.row(ord) else {
+        let table = &state.table;
+        // The tiers from the name order and the acronyms, not from each hit's row.
+        let (exact, prefix) = table.named(&key);
+        let mut ranks = Ranks::new(table.ords());
+        let mut ords: Vec<u32> = Vec::new();
+        for (ord, score) in self.search.search(&plan, table)? {
+            if !table.live.contains(ord) {
                 continue;
-            };
-            let tier = if *row.sort_name == *key || row.acronym_key().as_deref() == Some(&key) {
+            }
+            let tier = if exact.contains(ord) {
                 Tier::Exact
-            } else if row.sort_name.starts_with(&key) {
+            } else if prefix.contains(ord) {
                 Tier::Prefix
             } else if fuzzy {
                 Tier::Fuzzy
             } else {
                 Tier::Words
             };
-            hits.insert(ord);
-            scores.insert(ord, rank(tier, score));
-            tiers.insert(ord, tier);
+            ranks.set(ord, rank(tier, score));
+            ords.push(ord);
         }
-        Ok(Some(Search {
-            hits,
-            scores,
-            tiers,
-        }))
+        // In runs already (a segment's documents in the order they were added): a merge sort.
+        ords.sort();
+        ords.dedup();
+        let hits = RoaringBitmap::from_sorted_iter(ords).unwrap_or_default();
+        Ok(Some(Search { hits, ranks }))
     }
 
     /// The rows matching a filter (searching when it has a search) and the search's ranks.
@@ -423,15 +438,15 @@ impl ReadModel {
         let state = self.read()?;
         let sequence = self.sequence();
         let (set, search) = self.matching(&state, filter)?;
-        let scores = search.map(|s| s.scores).unwrap_or_default();
+        let ranks = search.map(|s| s.ranks).unwrap_or_default();
         let mut ords = state
             .table
-            .ordered(&set, keys, after, Some(limit + 1), &scores);
+            .ordered(&set, keys, after, Some(limit + 1), &ranks);
         let next = if ords.len() > limit {
             ords.truncate(limit);
             ords.last().and_then(|o| {
                 state.table.row(*o).map(|r| Keyset {
-                    values: state.table.values(*o, keys, &scores),
+                    values: state.table.values(*o, keys, &ranks),
                     id: r.id.to_string(),
                 })
             })
@@ -454,8 +469,8 @@ impl ReadModel {
         let state = self.read()?;
         let sequence = self.sequence();
         let (set, search) = self.matching(&state, filter)?;
-        let scores = search.map(|s| s.scores).unwrap_or_default();
-        let ords = state.table.ordered(&set, keys, None, None, &scores);
+        let ranks = search.map(|s| s.ranks).unwrap_or_default();
+        let ords = state.table.ordered(&set, keys, None, None, &ranks);
         Ok(Answer {
             ids: ords
                 .iter()

@@ -228,6 +228,33 @@ impl CountryTotals {
 /// Below this many matches a page sorts them; from it, it walks the first key's order.
 const SORT_BELOW: u64 = 2048;
 
+/// A search's rank of each hit, by ordinal (dense: a lookup per comparison costs no hashing).
+#[derive(Debug, Default, Clone)]
+pub struct Ranks(Vec<f64>);
+
+impl Ranks {
+    /// No rank yet for any of `ords` ordinals.
+    pub fn new(ords: usize) -> Ranks {
+        Ranks(vec![f64::NAN; ords])
+    }
+
+    pub fn set(&mut self, ord: u32, rank: f64) {
+        if let Some(r) = self.0.get_mut(ord as usize) {
+            *r = rank;
+        }
+    }
+
+    /// The rank of a hit; none for a row the search did not find.
+    pub fn get(&self, ord: u32) -> Option<f64> {
+        self.0.get(ord as usize).copied().filter(|r| !r.is_nan())
+    }
+
+    /// The rank a sort uses: 0 for a row the search did not find.
+    pub fn value(&self, ord: u32) -> f64 {
+        self.get(ord).unwrap_or(0.0)
+    }
+}
+
 /// Every live institute, indexed.
 #[derive(Debug, Default)]
 pub struct Table {
@@ -241,6 +268,11 @@ pub struct Table {
     sectors: Vec<RoaringBitmap>,
     children: HashMap<Box<str>, RoaringBitmap>,
     orders: HashMap<SortField, Vec<u32>>,
+    /// Each row's position in the name order (by ordinal), so that a sort by relevance breaks
+    /// its ties by name without comparing strings. Kept whenever that order changes.
+    name_pos: Vec<u32>,
+    /// The rows of each folded acronym (what an exact search of an acronym finds).
+    acronyms: HashMap<Box<str>, RoaringBitmap>,
     pub country_names: Names,
     pub sector_names: Names,
     /// Per country, the totals of its active institutes (kept as rows change).
@@ -402,7 +434,43 @@ impl Table {
             order.sort_by(|a, b| table.cmp_rows(*a, *b, field));
             table.orders.insert(field, order);
         }
+        table.reposition_names();
         table
+    }
+
+    /// Numbers every row by its place in the name order.
+    fn reposition_names(&mut self) {
+        let mut pos = std::mem::take(&mut self.name_pos);
+        pos.clear();
+        pos.resize(self.rows.len(), u32::MAX);
+        for (i, o) in self.orders[&SortField::Name].iter().enumerate() {
+            pos[*o as usize] = i as u32;
+        }
+        self.name_pos = pos;
+    }
+
+    fn name_pos(&self, ord: u32) -> u32 {
+        self.name_pos.get(ord as usize).copied().unwrap_or(u32::MAX)
+    }
+
+    /// How many ordinals have been given (the bound of every ordinal).
+    pub fn ords(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The rows whose folded name or acronym is `key`, and those whose folded name starts with
+    /// it: ranges of the name order and a lookup, not a pass over the rows.
+    pub fn named(&self, key: &str) -> (RoaringBitmap, RoaringBitmap) {
+        let order = &self.orders[&SortField::Name];
+        let name = |o: &u32| self.row(*o).map_or("", |r| &*r.sort_name);
+        let lo = order.partition_point(|o| name(o) < key);
+        let same = order.partition_point(|o| name(o) <= key);
+        let starting = order.partition_point(|o| name(o) < key || name(o).starts_with(key));
+        let mut exact: RoaringBitmap = order[lo..same].iter().copied().collect();
+        if let Some(a) = self.acronyms.get(key) {
+            exact |= a;
+        }
+        (exact, order[lo..starting].iter().copied().collect())
     }
 
     /// Ascending order of two live rows by a field, then id.
@@ -433,6 +501,9 @@ impl Table {
         }
         self.name_words.add(&row.sort_name, 1);
         self.other_words.add(&row.other, 1);
+        if let Some(a) = row.acronym_key() {
+            self.acronyms.entry(a.into()).or_default().insert(ord);
+        }
         self.by_id.insert(row.id.clone(), ord);
         self.by_slug.insert(row.slug.clone(), ord);
         self.rows[ord as usize] = Some(row);
@@ -470,6 +541,14 @@ impl Table {
         }
         self.name_words.add(&row.sort_name, -1);
         self.other_words.add(&row.other, -1);
+        if let Some(a) = row.acronym_key() {
+            if let Some(b) = self.acronyms.get_mut(a.as_str()) {
+                b.remove(ord);
+                if b.is_empty() {
+                    self.acronyms.remove(a.as_str());
+                }
+            }
+        }
         self.by_id.remove(&row.id);
         if self.by_slug.get(&row.slug) == Some(&ord) {
             self.by_slug.remove(&row.slug);
@@ -551,15 +630,21 @@ impl Table {
                 gone.push(ord);
             }
         }
+        // Whether the name order changes (a row comes, goes or is renamed).
+        let mut names_moved = !gone.is_empty();
         let mut fresh: Vec<(u32, Row)> = Vec::with_capacity(changed.len());
         for p in changed {
             let row = self.row_of(p);
             let ord = match self.by_id.get(p.id.as_str()) {
                 Some(ord) => {
                     touched.push(*ord);
+                    names_moved |= self
+                        .row(*ord)
+                        .is_none_or(|old| old.sort_name != row.sort_name);
                     *ord
                 }
                 None => {
+                    names_moved = true;
                     let ord = self.rows.len() as u32;
                     self.rows.push(None);
                     ord
@@ -577,6 +662,9 @@ impl Table {
             self.index(ord, row);
         }
         self.order(&live, bulk);
+        if names_moved {
+            self.reposition_names();
+        }
         (live, gone)
     }
 
@@ -672,33 +760,27 @@ impl Table {
         set
     }
 
-    /// The sort values of a row under `keys` (relevance from `scores`).
-    pub fn values(&self, ord: u32, keys: &[SortKey], scores: &HashMap<u32, f64>) -> Vec<SortValue> {
+    /// The sort values of a row under `keys` (relevance from `ranks`).
+    pub fn values(&self, ord: u32, keys: &[SortKey], ranks: &Ranks) -> Vec<SortValue> {
         let Some(row) = self.row(ord) else {
             return Vec::new();
         };
         keys.iter()
             .map(|k| match k.field {
-                SortField::Relevance => SortValue::Float(scores.get(&ord).copied().unwrap_or(0.0)),
+                SortField::Relevance => SortValue::Float(ranks.value(ord)),
                 f => row.value(f),
             })
             .collect()
     }
 
     /// Compares two rows under `keys`, then by id. Relevance sorts best (highest) first.
-    fn cmp_under(&self, a: u32, b: u32, keys: &[SortKey], scores: &HashMap<u32, f64>) -> Ordering {
+    fn cmp_under(&self, a: u32, b: u32, keys: &[SortKey], ranks: &Ranks) -> Ordering {
         let (Some(x), Some(y)) = (self.row(a), self.row(b)) else {
             return a.cmp(&b);
         };
         for k in keys {
             let o = match k.field {
-                SortField::Relevance => {
-                    let (sa, sb) = (
-                        scores.get(&a).unwrap_or(&0.0),
-                        scores.get(&b).unwrap_or(&0.0),
-                    );
-                    sb.total_cmp(sa)
-                }
+                SortField::Relevance => ranks.value(b).total_cmp(&ranks.value(a)),
                 f if !k.descending => cmp_field(x, y, f),
                 f => cmp_key(&x.value(f), &y.value(f), true),
             };
@@ -710,19 +792,22 @@ impl Table {
     }
 
     /// Whether a row comes after the keyset under `keys`.
-    fn after(&self, ord: u32, keys: &[SortKey], k: &Keyset, scores: &HashMap<u32, f64>) -> bool {
+    fn after(&self, ord: u32, keys: &[SortKey], k: &Keyset, ranks: &Ranks) -> bool {
         let Some(row) = self.row(ord) else {
             return false;
         };
         for (key, cursor) in keys.iter().zip(&k.values) {
             let o = match key.field {
-                SortField::Relevance => {
-                    let s = scores.get(&ord).copied().unwrap_or(0.0);
-                    match cursor {
-                        SortValue::Float(c) => c.total_cmp(&s),
-                        _ => Ordering::Greater,
-                    }
-                }
+                SortField::Relevance => match cursor {
+                    SortValue::Float(c) => c.total_cmp(&ranks.value(ord)),
+                    _ => Ordering::Greater,
+                },
+                // Names compare without building a value.
+                SortField::Name => match cursor {
+                    SortValue::Text(c) if key.descending => c.as_str().cmp(&row.sort_name),
+                    SortValue::Text(c) => row.sort_name.as_ref().cmp(c.as_str()),
+                    _ => cmp_key(&row.value(SortField::Name), cursor, key.descending),
+                },
                 f => cmp_key(&row.value(f), cursor, key.descending),
             };
             if o != Ordering::Equal {
@@ -740,17 +825,49 @@ impl Table {
         keys: &[SortKey],
         after: Option<&Keyset>,
         limit: Option<usize>,
-        scores: &HashMap<u32, f64>,
+        ranks: &Ranks,
     ) -> Vec<u32> {
         let first = keys.first().copied().unwrap_or(SortKey {
             field: SortField::Name,
             descending: false,
         });
         let wanted = limit.unwrap_or(usize::MAX);
-        let keep = |o: &u32| after.is_none_or(|k| self.after(*o, keys, k, scores));
-        if first.field == SortField::Relevance || set.len() < SORT_BELOW || limit.is_none() {
+        let keep = |o: &u32| after.is_none_or(|k| self.after(*o, keys, k, ranks));
+        if first.field == SortField::Relevance {
+            // Each hit's rank read once; ties broken by the name order's positions when the
+            // name is the only other key (a search's default), else by the other keys.
+            let rest = &keys[1..];
+            let by_name = matches!(
+                rest,
+                [SortKey {
+                    field: SortField::Name,
+                    descending: false
+                }]
+            );
+            let mut rows: Vec<(f64, u32)> = set
+                .iter()
+                .filter(keep)
+                .map(|o| (ranks.value(o), o))
+                .collect();
+            let cmp = |a: &(f64, u32), b: &(f64, u32)| {
+                b.0.total_cmp(&a.0).then_with(|| {
+                    if by_name {
+                        self.name_pos(a.1).cmp(&self.name_pos(b.1))
+                    } else {
+                        self.cmp_under(a.1, b.1, rest, ranks)
+                    }
+                })
+            };
+            if wanted < rows.len() {
+                rows.select_nth_unstable_by(wanted, cmp);
+                rows.truncate(wanted);
+            }
+            rows.sort_by(cmp);
+            return rows.into_iter().map(|(_, o)| o).collect();
+        }
+        if set.len() < SORT_BELOW || limit.is_none() {
             let mut rows: Vec<u32> = set.iter().filter(keep).collect();
-            let cmp = |a: &u32, b: &u32| self.cmp_under(*a, *b, keys, scores);
+            let cmp = |a: &u32, b: &u32| self.cmp_under(*a, *b, keys, ranks);
             if wanted < rows.len() {
                 rows.select_nth_unstable_by(wanted, cmp);
                 rows.truncate(wanted);
@@ -773,7 +890,7 @@ impl Table {
                 .filter(keep)
                 .collect();
             if group.len() > 1 && keys.len() > 1 || first.descending {
-                group.sort_by(|a, b| self.cmp_under(*a, *b, keys, scores));
+                group.sort_by(|a, b| self.cmp_under(*a, *b, keys, ranks));
             }
             for o in group {
                 out.push(o);

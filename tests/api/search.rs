@@ -191,3 +191,94 @@ async fn suggest_completes_what_is_typed() {
     let r = get(&app, "/v1/institutes/suggest?q=tur&limit=21").await;
     assert_eq!(r.fields(), vec!["limit"]);
 }
+
+#[actix_rt::test]
+async fn equal_ranks_follow_the_names_as_they_change() {
+    let (_db, pool, app) = app().await;
+    let k = key(&pool, "alice", "editor");
+    let mut made = Vec::new();
+    for name in [
+        "Qqbeta Lab of Tiebreak",
+        "Qqalpha Lab of Tiebreak",
+        "Qqgamma Lab of Tiebreak",
+    ] {
+        let r = post_json(
+            &app,
+            "/v1/institutes",
+            &k,
+            json!({"name": name, "kind": "non_profit", "country": "FR"}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        made.push(r.json()["slug"].as_str().unwrap().to_string());
+    }
+    let (beta, alpha, gamma) = (made[0].clone(), made[1].clone(), made[2].clone());
+    // The same words in names of the same length rank alike: the names decide, in a search,
+    // in its pages and in completions.
+    let check = |want: Vec<String>| {
+        let app = &app;
+        async move {
+            let page = get_ok(app, "/v1/institutes?q=tiebreak").await;
+            assert_eq!(slugs(&page), want, "{page}");
+            let walked: Vec<String> = walk(app, "/v1/institutes?q=tiebreak", 1)
+                .await
+                .iter()
+                .map(|i| i["slug"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(walked, want);
+            let s = get_ok(app, "/v1/institutes/suggest?q=tiebr").await;
+            let suggested: Vec<String> = s["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["slug"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(suggested, want);
+        }
+    };
+    check(vec![alpha.clone(), beta.clone(), gamma.clone()]).await;
+    // A rename moves a record within its rank; a new record and a deletion shift the rest.
+    let r = patch_json(
+        &app,
+        &format!("/v1/institutes/{gamma}"),
+        &k,
+        json!({"name": "Qqaaa Lab of Tiebreak"}),
+        Some("*"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    check(vec![gamma.clone(), alpha.clone(), beta.clone()]).await;
+    let r = post_json(
+        &app,
+        "/v1/institutes",
+        &k,
+        json!({"name": "Qqalphb Lab of Tiebreak", "kind": "non_profit", "country": "FR"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let alphb = r.json()["slug"].as_str().unwrap().to_string();
+    check(vec![
+        gamma.clone(),
+        alpha.clone(),
+        alphb.clone(),
+        beta.clone(),
+    ])
+    .await;
+    let r = delete(&app, &format!("/v1/institutes/{alpha}"), &k).await;
+    assert_eq!(r.status, 204);
+    check(vec![gamma.clone(), alphb.clone(), beta.clone()]).await;
+    // The acronym is an exact match, ahead of every name.
+    let r = patch_json(
+        &app,
+        &format!("/v1/institutes/{beta}"),
+        &k,
+        json!({"acronym": "TIEBREAK"}),
+        Some("*"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    check(vec![beta.clone(), gamma.clone(), alphb.clone()]).await;
+    let s = get_ok(&app, "/v1/institutes/suggest?q=tiebreak").await;
+    assert_eq!(s["items"][0]["match"], "exact");
+    assert_eq!(s["items"][1]["match"], "words");
+}

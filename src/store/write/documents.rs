@@ -115,6 +115,22 @@ pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Document>> {
         .map(|d| d.map(from_stored))
 }
 
+/// The stored document of the live institute whose id or slug is `reference` (what most
+/// point reads name), in one lookup; none for any other reference (an old slug, a ROR id, a
+/// deleted record: [`crate::store::resolve`] says which) or a row without its document yet.
+pub fn by_reference(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<Document>> {
+    use institutes::dsl as i;
+    if !crate::store::plausible_ref(reference) {
+        return Ok(None);
+    }
+    let found = i::institutes
+        .filter(i::id.eq(reference).or(i::slug.eq(reference)))
+        .select((i::id, i::slug, i::etag, i::document, i::seq))
+        .first::<Stored>(conn)
+        .optional()?;
+    Ok(found.map(from_stored).filter(|d| !d.json.is_empty()))
+}
+
 /// The document of a live institute: the stored one, or (for a row written before documents
 /// were stored, until the backfill at start renders it) one rendered now.
 pub fn read(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Document>> {
