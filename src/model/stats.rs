@@ -28,16 +28,24 @@ impl Summary {
                 median: None,
             };
         }
-        values.sort_by(f64::total_cmp);
         let n = values.len();
+        let total: f64 = values.iter().sum();
+        // The middle value(s) by selection, not a sort of every value.
+        let (below, middle, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+        let upper = *middle;
         let median = if n % 2 == 1 {
-            values[n / 2]
+            upper
         } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
+            let lower = below
+                .iter()
+                .copied()
+                .max_by(f64::total_cmp)
+                .unwrap_or(upper);
+            (lower + upper) / 2.0
         };
         Summary {
             known: n as i64,
-            total: Some(values.iter().sum::<f64>().round() as i64),
+            total: Some(total.round() as i64),
             median: Some((median * 10.0).round() / 10.0),
         }
     }
@@ -221,5 +229,29 @@ mod tests {
         assert_eq!(groups[1].key, None);
         assert_eq!(groups[1].headcount.total, None);
         assert_eq!(groups[2].key.as_deref(), Some("CA"));
+    }
+
+    #[test]
+    fn medians_of_unordered_values_match_a_sort() {
+        for n in 1..40 {
+            // A scrambled order with repeated values.
+            let values: Vec<f64> = (0..n).map(|i| f64::from((i * 7919 + 13) % 17)).collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let m = sorted.len();
+            let expected = if m % 2 == 1 {
+                sorted[m / 2]
+            } else {
+                (sorted[m / 2 - 1] + sorted[m / 2]) / 2.0
+            };
+            let s = Summary::of(values.clone());
+            assert_eq!(
+                s.median,
+                Some((expected * 10.0).round() / 10.0),
+                "{values:?}"
+            );
+            assert_eq!(s.total, Some(sorted.iter().sum::<f64>().round() as i64));
+            assert_eq!(s.known, m as i64);
+        }
     }
 }

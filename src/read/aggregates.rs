@@ -14,76 +14,90 @@ use std::collections::HashMap;
 /// With `ppp`, budgets are their international-dollar values; each group also adds up its
 /// budgets in USD.
 pub fn group(state: &State, set: &RoaringBitmap, by: GroupBy, ppp: bool) -> Accumulator {
-    // Small integer keys while counting; names only for the groups found.
+    // A small number per group while counting (slot 0 for the keyless group, each other
+    // key one above its own small number), names only for the groups found; the row's
+    // fields from the table's columns (its sectors alone from the row).
     type Values = (i64, Vec<f64>, Vec<f64>, Option<f64>);
-    let mut groups: HashMap<i64, Values> = HashMap::new();
-    const NONE: i64 = i64::MIN;
+    let mut groups: Vec<Values> = Vec::new();
     let table = &state.table;
-    // Region names, numbered as met, and each interned country's region number.
+    let columns = &table.columns;
+    // Region names, numbered as met, and each interned country's region slot.
     let mut regions: Vec<&str> = Vec::new();
-    let mut region_of: Vec<i64> = Vec::new();
+    let mut region_of: Vec<usize> = Vec::new();
     if by == GroupBy::Region {
         for code in &table.country_names.names {
             region_of.push(match state.reference.region_of(code) {
-                "" => NONE,
+                "" => 0,
                 r => match regions.iter().position(|n| *n == r) {
-                    Some(i) => i as i64,
+                    Some(i) => i + 1,
                     None => {
                         regions.push(r);
-                        (regions.len() - 1) as i64
+                        regions.len()
                     }
                 },
             });
         }
     }
+    let mut sectors: Vec<usize> = Vec::new();
     for ord in set {
-        let Some(row) = table.row(ord) else { continue };
-        let mut add = |key: i64| {
-            let g = groups.entry(key).or_default();
+        let mut add = |slot: usize| {
+            if groups.len() <= slot {
+                groups.resize_with(slot + 1, Values::default);
+            }
+            let g = &mut groups[slot];
             g.0 += 1;
-            if let Some(h) = row.headcount {
+            if let Some(h) = columns.headcount(ord) {
                 g.1.push(f64::from(h));
             }
-            if let Some(b) = if ppp { row.budget_ppp } else { row.budget_usd } {
+            let usd = columns.budget_usd(ord);
+            if let Some(b) = if ppp { columns.budget_ppp(ord) } else { usd } {
                 g.2.push(b);
             }
-            if let Some(b) = row.budget_usd {
+            if let Some(b) = usd {
                 g.3 = Some(g.3.unwrap_or(0.0) + b);
             }
         };
+        let country = || columns.country.get(ord as usize).copied().unwrap_or(0) as usize;
         match by {
-            GroupBy::Country => add(i64::from(row.country)),
-            GroupBy::Region => add(region_of.get(row.country as usize).copied().unwrap_or(NONE)),
-            GroupBy::Kind => add(row.kind as i64),
-            GroupBy::FoundedDecade => add(row
-                .founded
-                .map_or(NONE, |y| i64::from(y.div_euclid(10) * 10))),
+            GroupBy::Country => add(country() + 1),
+            GroupBy::Region => add(region_of.get(country()).copied().unwrap_or(0)),
+            GroupBy::Kind => add(columns
+                .kind
+                .get(ord as usize)
+                .map_or(0, |k| *k as usize + 1)),
+            GroupBy::FoundedDecade => add(columns
+                .founded(ord)
+                .map_or(0, |y| y.div_euclid(10).clamp(0, 1_000) as usize + 1)),
             GroupBy::Sector => {
-                if row.sectors.is_empty() {
-                    add(NONE);
+                sectors.clear();
+                if let Some(row) = table.row(ord) {
+                    sectors.extend(row.sectors.iter().map(|s| *s as usize + 1));
                 }
-                for s in row.sectors.iter() {
-                    add(i64::from(*s));
+                if sectors.is_empty() {
+                    add(0);
+                }
+                for s in &sectors {
+                    add(*s);
                 }
             }
         }
     }
     let kinds = crate::model::institute::InstituteKind::ALL;
     let mut acc = Accumulator::default();
-    for (key, (count, heads, budgets, total_usd)) in groups {
-        let name = (key != NONE).then(|| match by {
+    for (slot, (count, heads, budgets, total_usd)) in groups.into_iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let key = slot.saturating_sub(1);
+        let name = (slot != 0).then(|| match by {
             GroupBy::Country => table.country_names.name(key as u16).to_string(),
-            GroupBy::Region => regions
-                .get(key as usize)
-                .copied()
-                .unwrap_or_default()
-                .to_string(),
+            GroupBy::Region => regions.get(key).copied().unwrap_or_default().to_string(),
             GroupBy::Sector => table.sector_names.name(key as u16).to_string(),
             GroupBy::Kind => kinds
                 .iter()
-                .find(|k| **k as i64 == key)
+                .find(|k| **k as usize == key)
                 .map_or_else(String::new, |k| k.as_str().to_string()),
-            GroupBy::FoundedDecade => key.to_string(),
+            GroupBy::FoundedDecade => (key * 10).to_string(),
         });
         acc.add_group(name, count, heads, budgets, total_usd);
     }

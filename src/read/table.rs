@@ -228,6 +228,79 @@ impl CountryTotals {
 /// Below this many matches a page sorts them; from it, it walks the first key's order.
 const SORT_BELOW: u64 = 2048;
 
+/// The fields filters, orders and aggregates read most, one compact column each, by ordinal:
+/// a pass over thousands of rows reads a few bytes of each, not the whole row.
+#[derive(Debug, Default)]
+pub struct Columns {
+    pub country: Vec<u16>,
+    pub kind: Vec<InstituteKind>,
+    founded: Vec<i32>,
+    headcount: Vec<i32>,
+    budget_usd: Vec<f64>,
+    budget_ppp: Vec<f64>,
+}
+
+/// A missing integer in a column.
+const NO_INT: i32 = i32::MIN;
+
+impl Columns {
+    fn put(&mut self, ord: u32, row: &Row) {
+        let i = ord as usize;
+        if self.country.len() <= i {
+            let n = i + 1;
+            self.country.resize(n, 0);
+            self.kind.resize(n, InstituteKind::Consortium);
+            self.founded.resize(n, NO_INT);
+            self.headcount.resize(n, NO_INT);
+            self.budget_usd.resize(n, f64::NAN);
+            self.budget_ppp.resize(n, f64::NAN);
+        }
+        self.country[i] = row.country;
+        self.kind[i] = row.kind;
+        self.founded[i] = row.founded.unwrap_or(NO_INT);
+        self.headcount[i] = row.headcount.unwrap_or(NO_INT);
+        self.budget_usd[i] = row.budget_usd.unwrap_or(f64::NAN);
+        self.budget_ppp[i] = row.budget_ppp.unwrap_or(f64::NAN);
+    }
+
+    fn int(v: &[i32], ord: u32) -> Option<i32> {
+        v.get(ord as usize).copied().filter(|v| *v != NO_INT)
+    }
+
+    fn float(v: &[f64], ord: u32) -> Option<f64> {
+        v.get(ord as usize).copied().filter(|v| !v.is_nan())
+    }
+
+    pub fn founded(&self, ord: u32) -> Option<i32> {
+        Self::int(&self.founded, ord)
+    }
+
+    pub fn headcount(&self, ord: u32) -> Option<i32> {
+        Self::int(&self.headcount, ord)
+    }
+
+    pub fn budget_usd(&self, ord: u32) -> Option<f64> {
+        Self::float(&self.budget_usd, ord)
+    }
+
+    pub fn budget_ppp(&self, ord: u32) -> Option<f64> {
+        Self::float(&self.budget_ppp, ord)
+    }
+
+    /// A numeric field's sort value, or none for a field not held here.
+    fn value(&self, ord: u32, field: SortField) -> Option<SortValue> {
+        let int = |v: Option<i32>| v.map_or(SortValue::Null, |v| SortValue::Int(v.into()));
+        let float = |v: Option<f64>| v.map_or(SortValue::Null, SortValue::Float);
+        Some(match field {
+            SortField::Founded => int(self.founded(ord)),
+            SortField::Headcount => int(self.headcount(ord)),
+            SortField::Budget => float(self.budget_usd(ord)),
+            SortField::BudgetPpp => float(self.budget_ppp(ord)),
+            _ => return None,
+        })
+    }
+}
+
 /// A search's rank of each hit, by ordinal (dense: a lookup per comparison costs no hashing).
 #[derive(Debug, Default, Clone)]
 pub struct Ranks(Vec<f64>);
@@ -273,6 +346,7 @@ pub struct Table {
     name_pos: Vec<u32>,
     /// The rows of each folded acronym (what an exact search of an acronym finds).
     acronyms: HashMap<Box<str>, RoaringBitmap>,
+    pub columns: Columns,
     pub country_names: Names,
     pub sector_names: Names,
     /// Per country, the totals of its active institutes (kept as rows change).
@@ -404,9 +478,13 @@ impl Table {
     pub fn revalue(&mut self, rates: Rates) {
         self.rates = rates;
         let mut totals: Vec<CountryTotals> = Vec::new();
-        for row in self.rows.iter_mut().flatten() {
+        for (ord, row) in self.rows.iter_mut().enumerate() {
+            let Some(row) = row else { continue };
             let code = String::from_utf8_lossy(&row.country_code).into_owned();
             row.budget_ppp = ppp_of(&self.rates, row.budget_usd, row.budget_year, &code);
+            if let Some(b) = self.columns.budget_ppp.get_mut(ord) {
+                *b = row.budget_ppp.unwrap_or(f64::NAN);
+            }
             if row.status == InstituteStatus::Active {
                 slot(&mut totals, row.country).add(row, 1);
             }
@@ -506,6 +584,7 @@ impl Table {
         }
         self.by_id.insert(row.id.clone(), ord);
         self.by_slug.insert(row.slug.clone(), ord);
+        self.columns.put(ord, &row);
         self.rows[ord as usize] = Some(row);
     }
 
@@ -742,20 +821,25 @@ impl Table {
             || f.budget_max_usd.is_some()
             || f.updated_since.is_some();
         if ranged {
-            set = set
-                .iter()
-                .filter(|o| {
-                    let Some(r) = self.row(*o) else { return false };
-                    within(r.founded, f.founded_from, f.founded_to)
-                        && within(r.headcount, f.headcount_min, f.headcount_max)
-                        && ((f.budget_min_usd.is_none() && f.budget_max_usd.is_none())
-                            || if f.ppp { r.budget_ppp } else { r.budget_usd }.is_some_and(|b| {
-                                f.budget_min_usd.is_none_or(|l| b >= l)
-                                    && f.budget_max_usd.is_none_or(|h| b <= h)
-                            }))
-                        && f.updated_since.is_none_or(|t| r.updated >= t)
-                })
-                .collect();
+            let kept = set.iter().filter(|o| {
+                let c = &self.columns;
+                within(c.founded(*o), f.founded_from, f.founded_to)
+                    && within(c.headcount(*o), f.headcount_min, f.headcount_max)
+                    && ((f.budget_min_usd.is_none() && f.budget_max_usd.is_none())
+                        || if f.ppp {
+                            c.budget_ppp(*o)
+                        } else {
+                            c.budget_usd(*o)
+                        }
+                        .is_some_and(|b| {
+                            f.budget_min_usd.is_none_or(|l| b >= l)
+                                && f.budget_max_usd.is_none_or(|h| b <= h)
+                        }))
+                    && f.updated_since
+                        .is_none_or(|t| self.row(*o).is_some_and(|r| r.updated >= t))
+            });
+            // In order already: appended, not inserted.
+            set = RoaringBitmap::from_sorted_iter(kept).unwrap_or_default();
         }
         set
     }
@@ -877,7 +961,10 @@ impl Table {
         }
         // Walk the first key's order, a group of equal values at a time.
         let order = &self.orders[&first.field];
-        let value = |o: u32| self.row(o).map(|r| r.value(first.field));
+        let value = |o: u32| match self.columns.value(o, first.field) {
+            Some(v) => Some(v),
+            None => self.row(o).map(|r| r.value(first.field)),
+        };
         let n = order.len();
         // Non-missing values run [0, split), missing ones [split, n).
         let split = order.partition_point(|o| value(*o).is_some_and(|v| v != SortValue::Null));
