@@ -73,6 +73,11 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
+    /// Threads each worker may run database work on at once (default: the pool's size plus
+    /// the exports allowed, so that exports never starve other reads). More only wait for a
+    /// connection, each with its own stack and allocator heap.
+    #[arg(long, env = "BLOCKING_THREADS")]
+    pub blocking_threads: Option<usize>,
     /// Do not load the seed's institutes and programmes into a new database (its reference
     /// data, which writes are checked against, is loaded all the same: countries, currencies,
     /// sectors, exchange rates).

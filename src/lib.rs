@@ -212,6 +212,10 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         .export_stall_timeout
         .saturating_mul(1000)
         .min(u32::MAX as u64);
+    let blocking_threads = args
+        .blocking_threads
+        .unwrap_or(args.pool_size as usize + args.max_exports)
+        .max(1);
     let server = HttpServer::new(move || api::build_app(state.clone()))
         .on_connect(move |conn, _| {
             if send_timeout_ms > 0 {
@@ -222,6 +226,7 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         })
         .disable_signals()
         .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
         .max_connections(per_worker)
         .backlog(args.backlog)
         .client_request_timeout(secs(args.client_request_timeout))
