@@ -8,8 +8,9 @@ At the same time, for --seconds:
   slow reads    exports whose client reads 1 KiB and then stops reading, from many addresses;
   export flood  one address asking for many exports at once;
   fake tokens   made-up API keys on reads and writes;
-  header floods requests with 90 headers of 1 KiB, and heads of 200 KiB;
-  garbage       connections that send random bytes.
+  header floods requests with 90 headers of 1 KiB, and heads of 200 KiB (each must be
+                answered 431 with a problem document);
+  garbage       connections that send random bytes (a bare refusal fails the test).
 Normal clients (their own addresses) read institutes, lists and searches all along: every
 answer must be a 200 and their p99 under --p99-ms. The server's resident memory, sampled
 every 250 ms, must stay under --rss-bound-mib; once the attacks end, its exports and
@@ -53,6 +54,26 @@ async def status_of(reader, timeout):
         return None
     parts = line.split()
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+
+
+async def refusal_of(reader, timeout):
+    """The status of an answer, marked when a refusal (400, 408, 431) is not a problem
+    document: "431", "431-bare", or None (closed or timed out)."""
+    status = await status_of(reader, timeout)
+    if status is None:
+        return None
+    problem = False
+    try:
+        while True:
+            line = await asyncio.wait_for(reader.readline(), timeout)
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-type" and "application/problem+json" in value:
+                problem = True
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    return str(status) if problem or status not in (400, 408, 431) else f"{status}-bare"
 
 
 async def read_response(reader, timeout=10.0):
@@ -242,7 +263,7 @@ async def header_flood(source):
             try:
                 writer.write(head.encode())
                 await writer.drain()
-                status = await status_of(reader, 5.0)
+                status = await refusal_of(reader, 5.0)
             except ConnectionError:
                 status = None
             count("header-flood-big" if big else "header-flood", status or "closed")
@@ -257,7 +278,7 @@ async def garbage(source):
             reader, writer = await connect(source)
             writer.write(os.urandom(random.randint(1, 8192)))
             await writer.drain()
-            status = await status_of(reader, 5.0)
+            status = await refusal_of(reader, 5.0)
             count("garbage", status or "closed")
             close(writer)
         except OSError:
@@ -422,6 +443,10 @@ async def main():
     if unexpected:
         ok = False
         print(f"FAIL: made-up keys got {unexpected}")
+    bare = [k for k in COUNTS if k.endswith("-bare")]
+    if bare:
+        ok = False
+        print(f"FAIL: refusals without a problem document: {bare}")
     with urllib.request.urlopen(base + "/readyz", timeout=5) as r:
         if r.status != 200:
             ok = False

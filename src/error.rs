@@ -76,6 +76,7 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
     ProblemType { code: "payload-too-large", title: "Payload too large", status: 413, description: "The request body is larger than the operation takes (1 MiB for JSON bodies)." },
     ProblemType { code: "unsupported-media-type", title: "Unsupported media type", status: 415, description: "The body's `Content-Type` is not one the operation takes (`application/json`, or `application/merge-patch+json` for PATCH)." },
     ProblemType { code: "precondition-required", title: "Precondition required", status: 428, description: "Every PUT, PATCH and DELETE must send `If-Match` with the ETag of the representation it changes (or `*`), so that no one overwrites a change they have not seen. Read the resource, then send its ETag." },
+    ProblemType { code: "request-head-too-large", title: "Request head too large", status: 431, description: "The request line and headers are larger than the server reads: 128 KiB and 96 header fields at most. The connection is closed; send the request again with fewer or shorter headers." },
     ProblemType { code: "rate-limited", title: "Too many requests", status: 429, description: "This client (its API key, else its address) sent more requests than its allowance, or has as many requests or exports in progress as one client may. Wait for `Retry-After` seconds; the `RateLimit-*` headers state the allowance." },
     ProblemType { code: "internal", title: "Internal server error", status: 500, description: "The server failed to handle the request. The failure is logged with the request's id (`request_id`, and the `X-Request-Id` header): quote it when reporting the problem." },
     ProblemType { code: "unavailable", title: "Service unavailable", status: 503, description: "The server cannot answer now: its database is unreachable or busy, or a read asked with `min_sequence` for a change this replica has not reached yet. Retry after `Retry-After` seconds." },
@@ -122,6 +123,9 @@ pub enum ApiError {
     /// The request's body did not arrive within the server's body deadline.
     #[error("request timeout: {0}")]
     RequestTimeout(String),
+    /// The request's head is beyond what the server parses (answered by the connection).
+    #[error("request head too large: {0}")]
+    HeadTooLarge(String),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("not acceptable: {0}")]
@@ -170,6 +174,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::RequestTimeout(_) => "request-timeout",
+            ApiError::HeadTooLarge(_) => "request-head-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::Unavailable(_) => "unavailable",
@@ -203,6 +208,7 @@ impl ApiError {
             ApiError::NotFound(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::RequestTimeout(d)
+            | ApiError::HeadTooLarge(d)
             | ApiError::UnsupportedMediaType(d)
             | ApiError::NotAcceptable(d)
             | ApiError::Unavailable(d) => (d.clone(), Vec::new()),
@@ -245,6 +251,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unavailable(_) | ApiError::Overloaded { .. } => {
@@ -400,6 +407,7 @@ mod tests {
             ApiError::MethodNotAllowed { allow: Vec::new() },
             ApiError::PayloadTooLarge(String::new()),
             ApiError::RequestTimeout(String::new()),
+            ApiError::HeadTooLarge(String::new()),
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::NotAcceptable(String::new()),
             ApiError::Unavailable(String::new()),

@@ -10,7 +10,6 @@ pub mod model;
 pub mod read;
 pub mod store;
 
-use actix_web::HttpServer;
 use config::{Cli, Command, ServeArgs};
 use model::interchange::FileFormat;
 
@@ -205,40 +204,32 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
     let per_worker = args.max_connections.div_ceil(workers as u64).max(1) as usize;
     let secs = std::time::Duration::from_secs;
     let draining = state.draining.clone();
-    // Connections whose client stops taking what is sent are closed by the kernel after the
-    // export stall timeout (TCP_USER_TIMEOUT also bounds a zero window): actix has no write
-    // timeout of its own, and such a connection would otherwise hold its buffers for ever.
-    let send_timeout_ms = args
-        .export_stall_timeout
-        .saturating_mul(1000)
-        .min(u32::MAX as u64);
-    let blocking_threads = args
-        .blocking_threads
-        .unwrap_or(args.pool_size as usize + args.max_exports)
-        .max(1);
-    let server = HttpServer::new(move || api::build_app(state.clone()))
-        .on_connect(move |conn, _| {
-            if send_timeout_ms > 0 {
-                if let Some(stream) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                    set_send_timeout(stream, send_timeout_ms as u32);
-                }
-            }
-        })
-        .disable_signals()
-        .workers(workers)
-        .worker_max_blocking_threads(blocking_threads)
-        .max_connections(per_worker)
-        .backlog(args.backlog)
-        .client_request_timeout(secs(args.client_request_timeout))
-        .keep_alive(match args.keep_alive {
-            0 => actix_web::http::KeepAlive::Disabled,
-            s => actix_web::http::KeepAlive::Timeout(secs(s)),
-        })
-        .client_disconnect_timeout(secs(args.client_disconnect_timeout))
-        .shutdown_timeout(args.shutdown_timeout)
-        .bind(&args.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?
-        .run();
+    let transport = api::wire::Transport {
+        workers,
+        // Each worker's threads for database work: more than the pool and the exports would
+        // only wait for a connection, each with a stack and a heap.
+        blocking_threads: args
+            .blocking_threads
+            .unwrap_or(args.pool_size as usize + args.max_exports),
+        connections_per_worker: per_worker,
+        backlog: args.backlog,
+        client_request_timeout: secs(args.client_request_timeout),
+        keep_alive: secs(args.keep_alive),
+        client_disconnect_timeout: secs(args.client_disconnect_timeout),
+        shutdown_timeout: args.shutdown_timeout,
+        // Connections whose client stops taking what is sent are closed by the kernel after
+        // the export stall timeout (TCP_USER_TIMEOUT also bounds a zero window).
+        send_timeout_ms: args
+            .export_stall_timeout
+            .saturating_mul(1000)
+            .min(u32::MAX as u64) as u32,
+    };
+    let server = api::wire::server(
+        api::wire::Listen::Address(args.bind.clone()),
+        &transport,
+        state,
+    )
+    .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let handle = server.handle();
     let drain = std::time::Duration::from_secs(args.drain_seconds);
     actix_web::rt::spawn(async move {
@@ -281,28 +272,4 @@ async fn serve(database: &config::DatabaseArgs, args: ServeArgs) -> Result<(), S
         }
     );
     server.await.map_err(|e| e.to_string())
-}
-
-/// Sets TCP_USER_TIMEOUT on a connection: the longest sent data may stay unacknowledged (or
-/// the client's receive window stay shut) before the kernel closes the connection.
-fn set_send_timeout(stream: &actix_web::rt::net::TcpStream, millis: u32) {
-    use std::os::fd::AsRawFd;
-    let value = millis as libc::c_uint;
-    // SAFETY: the descriptor is the stream's own, open for the call; the option value is a
-    // c_uint of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_USER_TIMEOUT,
-            (&value as *const libc::c_uint).cast(),
-            std::mem::size_of::<libc::c_uint>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        log::debug!(
-            "TCP_USER_TIMEOUT not set: {}",
-            std::io::Error::last_os_error()
-        );
-    }
 }

@@ -26,6 +26,12 @@ pub enum Rejection {
     RateLimited,
     /// 503: too many requests in flight, or the rate limiter's table is full.
     Overloaded,
+    /// 400 from the connection: bytes that are not an HTTP/1.1 request.
+    Unreadable,
+    /// 431 from the connection: a request head beyond the parser's bounds.
+    HeadTooLarge,
+    /// 408 from the connection: a request head that did not arrive in time.
+    HeadTimeout,
 }
 
 #[derive(Default, Clone)]
@@ -43,6 +49,9 @@ pub struct Metrics {
     durations: Mutex<BTreeMap<String, Histogram>>,
     rate_limited: AtomicU64,
     overloaded: AtomicU64,
+    unreadable: AtomicU64,
+    head_too_large: AtomicU64,
+    head_timeout: AtomicU64,
     in_flight: AtomicUsize,
 }
 
@@ -80,6 +89,9 @@ impl Metrics {
         match why {
             Rejection::RateLimited => &self.rate_limited,
             Rejection::Overloaded => &self.overloaded,
+            Rejection::Unreadable => &self.unreadable,
+            Rejection::HeadTooLarge => &self.head_too_large,
+            Rejection::HeadTimeout => &self.head_timeout,
         }
         .fetch_add(1, Ordering::Relaxed);
     }
@@ -149,15 +161,21 @@ impl Metrics {
         }
         let _ = write!(
             out,
-            "# HELP http_requests_rejected_total Requests refused before handling: over a client's rate limit (429) or over capacity (503).\n\
+            "# HELP http_requests_rejected_total Requests refused before handling: over a client's rate limit (429), over capacity (503), not readable as HTTP/1.1 (400), a head too large (431) or too slow (408).\n\
              # TYPE http_requests_rejected_total counter\n\
              http_requests_rejected_total{{reason=\"rate_limited\"}} {}\n\
              http_requests_rejected_total{{reason=\"overloaded\"}} {}\n\
+             http_requests_rejected_total{{reason=\"unreadable\"}} {}\n\
+             http_requests_rejected_total{{reason=\"head_too_large\"}} {}\n\
+             http_requests_rejected_total{{reason=\"head_timeout\"}} {}\n\
              # HELP http_requests_in_flight Requests being handled now.\n\
              # TYPE http_requests_in_flight gauge\n\
              http_requests_in_flight {}\n",
             self.rate_limited.load(Ordering::Relaxed),
             self.overloaded.load(Ordering::Relaxed),
+            self.unreadable.load(Ordering::Relaxed),
+            self.head_too_large.load(Ordering::Relaxed),
+            self.head_timeout.load(Ordering::Relaxed),
             self.in_flight.load(Ordering::Relaxed),
         );
         let state = pool.state();
@@ -270,7 +288,8 @@ fn escape(value: &str) -> String {
 ///
 /// This process's metrics in the Prometheus text exposition format 0.0.4:
 /// `http_requests_total{method,route,status}`, the `http_request_duration_seconds` histogram
-/// by route, `http_requests_rejected_total{reason}` (`rate_limited`, `overloaded`),
+/// by route, `http_requests_rejected_total{reason}` (`rate_limited`, `overloaded`, and
+/// from the connection itself `unreadable`, `head_too_large`, `head_timeout`),
 /// `http_requests_in_flight`, and the database pool's `db_pool_connections{state}` (`idle`,
 /// `in_use`) and `db_pool_max_connections`, `exports_streaming`, and the process's
 /// `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_cpu_seconds_total`,

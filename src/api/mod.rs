@@ -25,6 +25,7 @@ pub mod problems;
 pub mod reference;
 pub mod search;
 pub mod stats;
+pub mod wire;
 
 use crate::db::{Backend, DbConnection, Pool};
 use crate::error::{ApiError, FieldError, Problem};

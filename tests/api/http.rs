@@ -4,31 +4,33 @@
 use crate::common::*;
 use actix_web::test;
 use institute_registry::api::http::CorsPolicy;
+use institute_registry::api::wire::{server, Listen, Transport};
 use institute_registry::api::{build_app, AppState};
 use std::io::{Read, Write};
 
-/// The app on a real socket (so that the connection layer's own behaviour shows); returns its
-/// address. The server stops with the test's runtime.
+/// The app on a real socket, served as `serve` serves it (so that the connection layer's own
+/// behaviour shows); returns its address. The server stops with the test's runtime.
 fn serve(state: AppState) -> std::net::SocketAddr {
+    serve_with(state, Transport::default())
+}
+
+fn serve_with(state: AppState, transport: Transport) -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
+    let server = server(Listen::Socket(listener), &transport, state).unwrap();
     actix_rt::spawn(server);
     addr
 }
 
-/// Sends raw request text on a new connection and reads until the server closes it.
-async fn raw(addr: std::net::SocketAddr, request: String) -> String {
+/// Sends raw request bytes on a new connection and reads until the server closes it (what
+/// arrived before a reset included).
+async fn raw(addr: std::net::SocketAddr, request: impl Into<Vec<u8>>) -> String {
+    let request = request.into();
     actix_web::rt::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
             .unwrap();
-        s.write_all(request.as_bytes()).unwrap();
+        let _ = s.write_all(&request);
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
         String::from_utf8_lossy(&out).into_owned()
@@ -80,8 +82,7 @@ async fn head_answers_as_get_without_a_body() {
     // An export's HEAD says what it would send, and sends nothing.
     let head = raw(
         addr,
-        "HEAD /v1/exports/institutes?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            .into(),
+        "HEAD /v1/exports/institutes?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -92,7 +93,7 @@ async fn head_answers_as_get_without_a_body() {
     // Errors alike.
     let head = raw(
         addr,
-        "HEAD /v1/institutes/no-such HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into(),
+        "HEAD /v1/institutes/no-such HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
@@ -463,5 +464,108 @@ async fn cors_origins_are_checked() {
         "https://a.example?x=1",
     ] {
         assert!(CorsPolicy::parse(bad).is_err(), "{bad}");
+    }
+}
+
+/// The body of a raw response as a problem document, with its id checked against the
+/// `X-Request-Id` header.
+fn raw_problem(response: &str, status: u16) -> serde_json::Value {
+    assert!(
+        response.starts_with(&format!("HTTP/1.1 {status} ")),
+        "{}",
+        &response[..response.len().min(300)]
+    );
+    assert_eq!(
+        header_of(response, "content-type"),
+        Some("application/problem+json")
+    );
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(problem["status"], status);
+    let id = problem["request_id"]
+        .as_str()
+        .expect("request_id")
+        .to_string();
+    assert_eq!(header_of(response, "x-request-id"), Some(id.as_str()));
+    problem
+}
+
+#[actix_rt::test]
+async fn what_the_parser_refuses_is_answered_with_a_problem() {
+    let (test_db, pool) = seeded();
+    let addr = serve_with(
+        AppState::new(pool, &test_db.url).unwrap(),
+        Transport {
+            client_request_timeout: std::time::Duration::from_secs(1),
+            ..Transport::default()
+        },
+    );
+    // Too many header fields, and a head too long.
+    let many: String = (0..100).map(|i| format!("X-Field-{i}: {i}\r\n")).collect();
+    let long = format!("X-Long: {}\r\n", "a".repeat(140_000));
+    for extra in [many, long] {
+        let response = raw(
+            addr,
+            format!("GET /v1/institutes HTTP/1.1\r\nHost: x\r\n{extra}\r\n"),
+        )
+        .await;
+        let problem = raw_problem(&response, 431);
+        assert_eq!(problem["type"], "/problems/request-head-too-large");
+        assert_eq!(header_of(&response, "connection"), Some("close"));
+    }
+    // A client still sending a head far too large when the server refuses it can send the
+    // rest and read the answer: the server reads on for a moment before closing, instead of
+    // resetting the connection (which fails the client's write, and can lose the answer).
+    let (sent, response) = actix_web::rt::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let head = format!(
+            "GET /v1/institutes HTTP/1.1\r\nHost: x\r\nX-Long: {}",
+            "a".repeat(200_000)
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let sent = s.write_all(&[b'a'; 1000]);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        (sent, String::from_utf8_lossy(&out).into_owned())
+    })
+    .await
+    .unwrap();
+    sent.expect("the rest of the head is taken");
+    raw_problem(&response, 431);
+    // Bytes that are not HTTP.
+    let response = raw(addr, b"\x00\x01\x02 garbage\r\n\r\n".to_vec()).await;
+    let problem = raw_problem(&response, 400);
+    assert_eq!(problem["type"], "/problems/invalid-request");
+    // After an answer on the same connection, which is left whole.
+    let response = raw(
+        addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP AT ALL\r\n\r\n",
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    let second = response.find("{\"status\":\"ok\"").unwrap();
+    let rest = &response[second..];
+    let rest = &rest[rest.find("HTTP/1.1").unwrap()..];
+    raw_problem(rest, 400);
+    // A head that does not arrive within the client request timeout.
+    let response = raw(addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+    let problem = raw_problem(&response, 408);
+    assert_eq!(problem["type"], "/problems/request-timeout");
+    // Counted, and readable as a request on the next connection.
+    let response = raw(
+        addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    for (reason, n) in [
+        ("head_too_large", 3),
+        ("unreadable", 2),
+        ("head_timeout", 1),
+    ] {
+        let line = format!("http_requests_rejected_total{{reason=\"{reason}\"}} {n}\n");
+        assert!(response.contains(&line), "{line}");
     }
 }
