@@ -117,10 +117,31 @@ struct Indexed {
     acronym_raw: Vec<String>,
     cities: Vec<Vec<String>>,
     parent: Vec<Vec<String>>,
+}
+
+impl Indexed {
     /// Every distinct word of names, aliases and acronym: what document frequencies count.
-    vocabulary: Vec<String>,
-    /// Place phrases this entry adds to the index's places (its cities).
-    places: Vec<String>,
+    /// (Derived when the entry comes and goes rather than kept: it would double the words
+    /// held for each institute.)
+    fn vocabulary(&self) -> Vec<&str> {
+        let mut vocabulary: Vec<&str> = Vec::new();
+        for w in self
+            .variants
+            .iter()
+            .flat_map(|v| v.words.iter())
+            .chain(self.acronym.iter().flatten())
+        {
+            if !vocabulary.contains(&w.as_str()) {
+                vocabulary.push(w);
+            }
+        }
+        vocabulary
+    }
+
+    /// The place phrases this entry adds to the index's places (its cities), with their words.
+    fn places(&self) -> impl Iterator<Item = (String, &Vec<String>)> {
+        self.cities.iter().map(|c| (c.join(" "), c))
+    }
 }
 
 /// Country names (ISO names, informal names, adjectives) to recognise in affiliations.
@@ -344,17 +365,6 @@ fn indexed(entry: MatchEntry) -> Indexed {
         }
         parent.retain(|p| !p.is_empty());
     }
-    let mut vocabulary: Vec<String> = Vec::new();
-    for w in variants
-        .iter()
-        .flat_map(|v| v.words.iter())
-        .chain(acronym.iter().flatten())
-    {
-        if !vocabulary.contains(w) {
-            vocabulary.push(w.clone());
-        }
-    }
-    let places = cities.iter().map(|c| c.join(" ")).collect();
     Indexed {
         entry,
         variants,
@@ -362,8 +372,6 @@ fn indexed(entry: MatchEntry) -> Indexed {
         acronym_raw,
         cities,
         parent,
-        vocabulary,
-        places,
     }
 }
 
@@ -453,13 +461,13 @@ impl MatchIndex {
                 (self.slots.len() - 1) as u32
             }
         };
-        for w in &item.vocabulary {
-            let list = self.postings.entry(w.clone()).or_default();
+        for w in item.vocabulary() {
+            let list = self.postings.entry(w.to_string()).or_default();
             if list.is_empty() && w.chars().count() >= 5 {
                 for d in deletions_of(w) {
                     let words = self.deletions.entry(d).or_default();
-                    if !words.contains(w) {
-                        words.push(w.clone());
+                    if !words.iter().any(|x| x == w) {
+                        words.push(w.to_string());
                     }
                 }
             }
@@ -471,10 +479,10 @@ impl MatchIndex {
         if let Some(a) = &item.acronym {
             push_unique(self.acronyms.entry(a.join(" ")).or_default(), slot);
         }
-        for (place, key) in item.cities.iter().zip(&item.places) {
+        for (key, place) in item.places() {
             let e = self
                 .cities
-                .entry(key.clone())
+                .entry(key)
                 .or_insert((0, item.entry.country.clone()));
             e.0 += 1;
             for w in place {
@@ -494,7 +502,7 @@ impl MatchIndex {
         let Some(item) = self.slots[slot as usize].take() else {
             return;
         };
-        for w in &item.vocabulary {
+        for w in item.vocabulary() {
             if let Some(list) = self.postings.get_mut(w) {
                 list.retain(|s| *s != slot);
                 if list.is_empty() {
@@ -524,11 +532,11 @@ impl MatchIndex {
         if let Some(a) = &item.acronym {
             drop_from(&mut self.acronyms, a.join(" "));
         }
-        for (place, key) in item.cities.iter().zip(&item.places) {
-            if let Some(e) = self.cities.get_mut(key) {
+        for (key, place) in item.places() {
+            if let Some(e) = self.cities.get_mut(&key) {
                 e.0 -= 1;
                 if e.0 == 0 {
-                    self.cities.remove(key);
+                    self.cities.remove(&key);
                 }
             }
             for w in place {
