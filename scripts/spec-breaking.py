@@ -5,8 +5,9 @@ Usage: scripts/spec-breaking.py OLD.json NEW.json
 
 Breaking: a removed path or operation; a removed parameter; a parameter or request-body field
 that became required (or a new required one); a removed response status; a removed field of a
-response body; a narrowed type (a type or format changed, an enum value removed, a pattern
-added or changed, a minimum raised, a maximum or length lowered). Additions are fine.
+response body, or one that is no longer required (always present) or may now be null; a
+narrowed type (a type or format changed, an enum value removed, a pattern added or changed, a
+minimum raised, a maximum or length lowered, null no longer accepted). Additions are fine.
 Prints each problem; exits 1 when there is any.
 """
 import json
@@ -75,9 +76,21 @@ def compare_schema(old_spec, new_spec, old, new, where, problems, direction, see
     olds, news = variants(old_spec, old), variants(new_spec, new)
     if not olds or not news:
         return
-    # A nullable object (`oneOf: [null, {$ref}]`) is compared by its object alternative.
+    # A nullable object (`oneOf: [null, {$ref}]`) is compared by its object alternative, once
+    # whether null is allowed is compared: a response value that may now be null, or a request
+    # value that may no longer be, breaks a typed client.
     def non_null(vs):
         return [v for v in vs if types_of(v) != {"null"}]
+
+    def allows_null(vs):
+        return any("null" in (types_of(v) or set()) for v in vs)
+
+    if direction == "response" and allows_null(news) and not allows_null(olds):
+        problems.append(f"{where}: may now be null")
+    # (A `type` list that drops "null" is reported below as a narrowed type.)
+    if direction == "request" and (len(olds) > 1 or len(news) > 1) and allows_null(olds) \
+            and not allows_null(news):
+        problems.append(f"{where}: null no longer accepted")
     if (len(olds) > 1 or len(news) > 1) and len(non_null(olds)) == 1 and len(non_null(news)) == 1:
         olds, news = non_null(olds), non_null(news)
     o, n = olds[0], news[0]
@@ -85,8 +98,12 @@ def compare_schema(old_spec, new_spec, old, new, where, problems, direction, see
         ot, nt = types_of(o), types_of(n)
         if ot and nt and not ot <= nt and direction == "request":
             problems.append(f"{where}: type narrowed from {sorted(ot)} to {sorted(nt)}")
-        if ot and nt and not nt <= ot and direction == "response":
+        if ot and nt and not (nt - {"null"}) <= ot and direction == "response":
             problems.append(f"{where}: type changed from {sorted(ot)} to {sorted(nt)}")
+        if direction == "response":
+            optional = set(o.get("required", [])) - set(n.get("required", []))
+            if optional:
+                problems.append(f"{where}: no longer always present {sorted(optional)}")
         if direction == "request":
             if "enum" in o and "enum" in n and set(o["enum"]) - set(n["enum"]):
                 problems.append(f"{where}: enum values removed {sorted(set(o['enum']) - set(n['enum']), key=str)}")
