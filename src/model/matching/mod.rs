@@ -28,6 +28,7 @@ use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use words::{Case, Word};
 
@@ -99,12 +100,23 @@ enum Form {
     Tail,
 }
 
+/// A word of the index's names, interned: one allocation shared by every name that holds it.
+type Term = Arc<str>;
+
 #[derive(Debug, Clone)]
 struct Variant {
+    words: Box<[Term]>,
+    form: Form,
+    text: Box<str>,
+    /// For a tail, the words left out, which must be named elsewhere.
+    dropped: Box<[Term]>,
+}
+
+/// A variant as it is derived from a name, before its words are interned.
+struct Draft {
     words: Vec<String>,
     form: Form,
     text: String,
-    /// For a tail, the words left out, which must be named elsewhere.
     dropped: Vec<String>,
 }
 
@@ -112,7 +124,7 @@ struct Variant {
 struct Indexed {
     entry: MatchEntry,
     variants: Vec<Variant>,
-    acronym: Option<Vec<String>>,
+    acronym: Option<Box<[Term]>>,
     /// The raw words of the acronym, to check how the affiliation writes them.
     acronym_raw: Vec<String>,
     cities: Vec<Vec<String>>,
@@ -129,9 +141,9 @@ impl Indexed {
             .variants
             .iter()
             .flat_map(|v| v.words.iter())
-            .chain(self.acronym.iter().flatten())
+            .chain(self.acronym.iter().flat_map(|a| a.iter()))
         {
-            if !vocabulary.contains(&w.as_str()) {
+            if !vocabulary.contains(&&**w) {
                 vocabulary.push(w);
             }
         }
@@ -208,6 +220,8 @@ pub struct MatchIndex {
     slots: Vec<Option<Indexed>>,
     free: Vec<u32>,
     by_id: HashMap<String, u32>,
+    /// The words of the entries' variants and acronyms, each held once.
+    terms: HashSet<Term>,
     /// Word -> slots whose names, aliases or acronym hold it (each slot once). Its length is
     /// the word's document frequency.
     postings: HashMap<String, Vec<u32>>,
@@ -265,11 +279,11 @@ fn city_places(city: &str) -> Vec<Vec<String>> {
     out
 }
 
-fn variants_of(entry: &MatchEntry) -> Vec<Variant> {
-    let mut out: Vec<Variant> = Vec::new();
+fn variants_of(entry: &MatchEntry) -> Vec<Draft> {
+    let mut out: Vec<Draft> = Vec::new();
     let mut add = |words: Vec<String>, form: Form, text: &str, dropped: Vec<String>| {
         if !words.is_empty() && !out.iter().any(|v| v.words == words) {
-            out.push(Variant {
+            out.push(Draft {
                 words,
                 form,
                 text: text.to_string(),
@@ -340,21 +354,26 @@ fn variants_of(entry: &MatchEntry) -> Vec<Variant> {
     out
 }
 
-/// The index entry of a record: its variants, acronym, places and vocabulary.
-fn indexed(entry: MatchEntry) -> Indexed {
-    let variants = variants_of(&entry);
+/// The index entry of a record: its variants, acronym and places, their words interned by
+/// `term`.
+fn indexed(entry: MatchEntry, mut term: impl FnMut(&str) -> Term) -> Indexed {
+    let mut terms = |words: &[String]| -> Box<[Term]> { words.iter().map(|w| term(w)).collect() };
+    let variants = variants_of(&entry)
+        .into_iter()
+        .map(|d| Variant {
+            words: terms(&d.words),
+            form: d.form,
+            text: d.text.into(),
+            dropped: terms(&d.dropped),
+        })
+        .collect();
     let acronym_words: Vec<Word> = entry
         .acronym
         .as_deref()
         .map(words::words)
         .unwrap_or_default();
-    let acronym: Option<Vec<String>> = Some(
-        acronym_words
-            .iter()
-            .map(|w| w.text.clone())
-            .collect::<Vec<_>>(),
-    )
-    .filter(|a| !a.is_empty());
+    let texts: Vec<String> = acronym_words.iter().map(|w| w.text.clone()).collect();
+    let acronym = Some(terms(&texts)).filter(|a| !a.is_empty());
     let acronym_raw = acronym_words.iter().map(|w| w.raw.clone()).collect();
     let cities = entry.city.as_deref().map(city_places).unwrap_or_default();
     let mut parent = Vec::new();
@@ -453,7 +472,15 @@ impl MatchIndex {
             }
         }
         self.remove(&entry.id);
-        let item = indexed(entry);
+        let terms = &mut self.terms;
+        let item = indexed(entry, |w| match terms.get(w) {
+            Some(t) => t.clone(),
+            None => {
+                let t: Term = Arc::from(w);
+                terms.insert(t.clone());
+                t
+            }
+        });
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
@@ -546,6 +573,22 @@ impl MatchIndex {
                         self.city_words.remove(w);
                     }
                 }
+            }
+        }
+        // Words no other entry holds any longer leave the terms (held here and by `item`).
+        let mut words: Vec<Term> = item
+            .variants
+            .iter()
+            .flat_map(|v| v.words.iter().chain(v.dropped.iter()))
+            .chain(item.acronym.iter().flat_map(|a| a.iter()))
+            .cloned()
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        drop(item);
+        for t in words {
+            if Arc::strong_count(&t) == 2 {
+                self.terms.remove(&*t);
             }
         }
         self.free.push(slot);
@@ -799,18 +842,23 @@ impl MatchIndex {
     }
 
     /// Where a place phrase (a city of the entry) is named, outside `except` positions.
-    fn names_place(&self, aff: &Affiliation, place: &[String], except: &[usize]) -> bool {
+    fn names_place<S: AsRef<str>>(&self, aff: &Affiliation, place: &[S], except: &[usize]) -> bool {
         let n = aff.words.len();
         let k = place.len();
         k > 0
             && (0..n.saturating_sub(k - 1)).any(|start| {
-                (0..k).all(|i| aff.words[start + i].text == place[i])
+                (0..k).all(|i| aff.words[start + i].text == place[i].as_ref())
                     && (start..start + k).all(|p| !except.contains(&p))
             })
     }
 
     /// Whether a phrase of words is named anywhere (for parents).
-    fn names_phrase(&self, aff: &Affiliation, phrase: &[String], except: &[usize]) -> bool {
+    fn names_phrase<S: AsRef<str>>(
+        &self,
+        aff: &Affiliation,
+        phrase: &[S],
+        except: &[usize],
+    ) -> bool {
         self.names_place(aff, phrase, except)
     }
 
@@ -827,7 +875,7 @@ impl MatchIndex {
     /// order of the variant's words.
     fn align(
         &self,
-        variant: &[String],
+        variant: &[Term],
         aff: &Affiliation,
         range: std::ops::Range<usize>,
     ) -> Vec<Found> {
@@ -1048,7 +1096,7 @@ impl MatchIndex {
         Some(Scored {
             score,
             match_type: kind,
-            matched: v.text.clone(),
+            matched: v.text.to_string(),
             country_hint: false,
             decisive,
         })
@@ -1071,7 +1119,7 @@ impl MatchIndex {
         let n = aff.words.len();
         (0..n.saturating_sub(k - 1)).find_map(|start| {
             let at: Vec<usize> = (start..start + k).collect();
-            let same = (0..k).all(|i| aff.words[start + i].text == a[i]);
+            let same = (0..k).all(|i| *aff.words[start + i].text == *a[i]);
             if !same || at.iter().any(|p| except.contains(p)) {
                 return None;
             }

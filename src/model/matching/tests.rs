@@ -160,3 +160,30 @@ fn updates_keep_weights_current() {
     );
     assert_eq!(ix.len(), 7);
 }
+
+#[test]
+fn words_are_held_once_and_let_go_with_the_last_name_holding_them() {
+    let mut ix = MatchIndex::new(countries());
+    ix.upsert(entry(
+        "a",
+        "Quokka Robotics Institute",
+        Some("QRI"),
+        "GB",
+        "Leeds",
+    ));
+    ix.upsert(entry("b", "Quokka Vision Institute", None, "GB", "York"));
+    let quokka = |ix: &MatchIndex| ix.terms.get("quokka").cloned();
+    // One allocation for "quokka", shared by both entries' variants.
+    let shared = quokka(&ix).unwrap();
+    assert!(Arc::strong_count(&shared) > 3);
+    drop(shared);
+    ix.remove("ins_a");
+    assert!(quokka(&ix).is_some());
+    assert!(!ix.terms.contains("robotics") && !ix.terms.contains("qri"));
+    assert_eq!(
+        chosen(&ix, "Quokka Vision Institute, York").as_deref(),
+        Some("b")
+    );
+    ix.remove("ins_b");
+    assert!(ix.terms.is_empty(), "{:?}", ix.terms);
+}
