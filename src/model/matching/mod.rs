@@ -228,9 +228,10 @@ pub struct MatchIndex {
     /// One deletion of each word of five letters or more -> the words, for typo lookups.
     deletions: HashMap<String, Vec<String>>,
     /// A whole variant's words, joined -> slots (for names made of common words).
-    phrases: HashMap<String, Vec<u32>>,
+    /// (Keyed by [`phrase_key`], not by the text: a key per variant of every institute.)
+    phrases: HashMap<u64, Vec<u32>>,
     /// An acronym's words, joined -> slots.
-    acronyms: HashMap<String, Vec<u32>>,
+    acronyms: HashMap<u64, Vec<u32>>,
     /// City phrases of the registry, with how many entries name each.
     cities: HashMap<String, (u32, String)>,
     /// Words of the places every index knows (countries, their adjectives, regions).
@@ -239,6 +240,21 @@ pub struct MatchIndex {
     city_words: HashMap<String, u32>,
     countries: CountryNames,
     live: usize,
+}
+
+/// The key of a phrase's words in the phrase and acronym maps: a 64-bit hash (SipHash with
+/// fixed keys) of the words joined by spaces, so that an affiliation's words, joined, find it.
+/// Two phrases sharing a key (odds about 1 in 10^8 for a million phrases) would only make a
+/// name a candidate, which scoring then judges on its words.
+fn phrase_key(words: &[Term]) -> u64 {
+    key_of_text(&words.join(" "))
+}
+
+fn key_of_text(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 fn push_unique(list: &mut Vec<u32>, slot: u32) {
@@ -501,10 +517,10 @@ impl MatchIndex {
             list.push(slot);
         }
         for v in &item.variants {
-            push_unique(self.phrases.entry(v.words.join(" ")).or_default(), slot);
+            push_unique(self.phrases.entry(phrase_key(&v.words)).or_default(), slot);
         }
         if let Some(a) = &item.acronym {
-            push_unique(self.acronyms.entry(a.join(" ")).or_default(), slot);
+            push_unique(self.acronyms.entry(phrase_key(a)).or_default(), slot);
         }
         for (key, place) in item.places() {
             let e = self
@@ -545,7 +561,7 @@ impl MatchIndex {
                 }
             }
         }
-        let drop_from = |map: &mut HashMap<String, Vec<u32>>, key: String| {
+        let drop_from = |map: &mut HashMap<u64, Vec<u32>>, key: u64| {
             if let Some(list) = map.get_mut(&key) {
                 list.retain(|s| *s != slot);
                 if list.is_empty() {
@@ -554,10 +570,10 @@ impl MatchIndex {
             }
         };
         for v in &item.variants {
-            drop_from(&mut self.phrases, v.words.join(" "));
+            drop_from(&mut self.phrases, phrase_key(&v.words));
         }
         if let Some(a) = &item.acronym {
-            drop_from(&mut self.acronyms, a.join(" "));
+            drop_from(&mut self.acronyms, phrase_key(a));
         }
         for (key, place) in item.places() {
             if let Some(e) = self.cities.get_mut(&key) {
@@ -761,11 +777,12 @@ impl MatchIndex {
                 }
                 key.push_str(&aff.words[end - 1].text);
                 // A phrase or acronym that many names share tells nothing apart.
-                if let Some(list) = self.phrases.get(&key).filter(|l| l.len() <= limit) {
+                let hashed = key_of_text(&key);
+                if let Some(list) = self.phrases.get(&hashed).filter(|l| l.len() <= limit) {
                     add(list, 2.0);
                 }
                 if end - start <= 4 {
-                    if let Some(list) = self.acronyms.get(&key).filter(|l| l.len() <= limit) {
+                    if let Some(list) = self.acronyms.get(&hashed).filter(|l| l.len() <= limit) {
                         add(list, 1.5);
                     }
                 }
