@@ -189,7 +189,7 @@ impl Drop for Wire {
     /// before the client reads it. So the server ends its side and reads what still comes,
     /// for a moment, before closing (as web servers do after an error).
     fn drop(&mut self) {
-        let Some(io) = self.io.take().filter(|_| self.refused) else {
+        let Some(mut io) = self.io.take().filter(|_| self.refused) else {
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -200,7 +200,6 @@ impl Drop for Wire {
             return;
         }
         runtime.spawn(async move {
-            let mut io = io;
             let _ = tokio::time::timeout(LINGER, async {
                 let _ = io.shutdown().await;
                 let mut buf = [0u8; 8192];
@@ -337,9 +336,8 @@ impl AsyncWrite for Wire {
         }
         // Everything written before the refusal, then the problem, stands for the whole of
         // the refused write (asked again with the same bytes while this is pending).
-        let io = Pin::new(this.io.as_mut().expect("open until dropped"));
+        let mut io = Pin::new(this.io.as_mut().expect("open until dropped"));
         let (out, written, owed) = this.replacing.as_mut().expect("set above");
-        let mut io = io;
         while *written < out.len() {
             match ready!(io.as_mut().poll_write(cx, &out[*written..])) {
                 Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),

@@ -25,15 +25,31 @@ fn serve_with(state: AppState, transport: Transport) -> std::net::SocketAddr {
 /// Sends raw request bytes on a new connection and reads until the server closes it (what
 /// arrived before a reset included).
 async fn raw(addr: std::net::SocketAddr, request: impl Into<Vec<u8>>) -> String {
-    let request = request.into();
+    raw_in_parts(addr, vec![request.into()], std::time::Duration::ZERO)
+        .await
+        .1
+}
+
+/// As [`raw`], sending `parts` with `pause` between them; also whether every part was taken.
+async fn raw_in_parts(
+    addr: std::net::SocketAddr,
+    parts: Vec<Vec<u8>>,
+    pause: std::time::Duration,
+) -> (std::io::Result<()>, String) {
     actix_web::rt::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
             .unwrap();
-        let _ = s.write_all(&request);
+        let mut sent = Ok(());
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                std::thread::sleep(pause);
+            }
+            sent = sent.and(s.write_all(part));
+        }
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
+        (sent, String::from_utf8_lossy(&out).into_owned())
     })
     .await
     .unwrap()
@@ -516,23 +532,16 @@ async fn what_the_parser_refuses_is_answered_with_a_problem() {
     // A client still sending a head far too large when the server refuses it can send the
     // rest and read the answer: the server reads on for a moment before closing, instead of
     // resetting the connection (which fails the client's write, and can lose the answer).
-    let (sent, response) = actix_web::rt::task::spawn_blocking(move || {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .unwrap();
-        let head = format!(
-            "GET /v1/institutes HTTP/1.1\r\nHost: x\r\nX-Long: {}",
-            "a".repeat(200_000)
-        );
-        s.write_all(head.as_bytes()).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let sent = s.write_all(&[b'a'; 1000]);
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        (sent, String::from_utf8_lossy(&out).into_owned())
-    })
-    .await
-    .unwrap();
+    let head = format!(
+        "GET /v1/institutes HTTP/1.1\r\nHost: x\r\nX-Long: {}",
+        "a".repeat(200_000)
+    );
+    let (sent, response) = raw_in_parts(
+        addr,
+        vec![head.into_bytes(), vec![b'a'; 1000]],
+        std::time::Duration::from_millis(300),
+    )
+    .await;
     sent.expect("the rest of the head is taken");
     raw_problem(&response, 431);
     // Bytes that are not HTTP.
